@@ -1,0 +1,218 @@
+"""Action-only labelling speed: curate vs the per-line loop users write today, on one core.
+
+Generates a realistic hour of VPT actions (72,000 ticks, ~125 MB of jsonl, mostly `stats` and
+`inventory`), then runs, each in its own process pinned to one core:
+
+- baseline: stdlib `json.loads` per line, VPT's conversion rules per line in plain Python, then
+  the env, vpt-token and text labels of that line in plain Python;
+- curate: `read_vpt` + the env, vpt, text (and, when present, motion and instruction) labelers.
+
+Prints ticks per second of both, the ratio, and curate's peak memory.
+
+    python bench/bench_label.py [--ticks 72000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SINGLE_CORE_ENV = {"POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
+BLOCKS = ["oak_log", "birch_log", "dirt", "stone", "cobblestone", "coal_ore", "iron_ore"]
+ITEMS = ["oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pickaxe"]
+CUSTOM = ["play_time", "total_world_time", "time_since_rest", "time_since_death", "walk_one_cm",
+          "sprint_one_cm", "jump", "leave_game"]  # fmt: skip
+KEYS = ["w", "a", "s", "d", "space", "left.shift", "left.control", "e", "q", "1", "2", "3"]
+
+
+def generate(path: Path, ticks: int, seed: int = 0) -> None:
+    """A deterministic, realistic-looking hour: play sessions of walking, looking and mining."""
+    rng = random.Random(seed)
+    stats: dict[str, int] = {f"minecraft.custom:minecraft.{c}": 0 for c in CUSTOM}
+    inventory = [{"type": rng.choice(BLOCKS + ITEMS), "quantity": rng.randint(1, 64)}
+                 for _ in range(8)]  # fmt: skip
+    held: set[str] = set()
+    hotbar, gui, yaw, pitch = 0, False, 0.0, 0.0
+    with path.open("w") as f:
+        for t in range(ticks):
+            for c in ("play_time", "total_world_time", "time_since_rest", "time_since_death"):
+                stats[f"minecraft.custom:minecraft.{c}"] += 1
+            if rng.random() < 0.1:
+                held ^= {rng.choice(KEYS)}
+            if "w" in held:
+                stats["minecraft.custom:minecraft.walk_one_cm"] += rng.randint(10, 28)
+            if rng.random() < 0.004:
+                block = rng.choice(BLOCKS)
+                for family in ("mine_block", "pickup"):
+                    key = f"minecraft.{family}:minecraft.{block}"
+                    stats[key] = stats.get(key, 0) + 1
+            if rng.random() < 0.001:
+                key = f"minecraft.craft_item:minecraft.{rng.choice(ITEMS)}"
+                stats[key] = stats.get(key, 0) + 1
+            if rng.random() < 0.003:
+                hotbar = rng.randint(0, 8)
+            if rng.random() < 0.002:
+                gui = not gui
+            dx, dy = round(rng.gauss(0, 6), 1), round(rng.gauss(0, 2), 1)
+            yaw, pitch = yaw + dx * 0.15, max(-90.0, min(90.0, pitch + dy * 0.15))
+            buttons = [0] if rng.random() < 0.25 else []
+            line = {
+                "mouse": {"x": 640.0, "y": 360.0, "dx": dx, "dy": dy, "scaledX": dx, "scaledY": dy,
+                          "dwheel": 0.0, "buttons": buttons, "newButtons": []},
+                "keyboard": {"keys": [f"key.keyboard.{k}" for k in sorted(held)], "newKeys": [],
+                             "chars": ""},
+                "isGuiOpen": gui, "isGuiInventory": gui, "hotbar": hotbar,
+                "yaw": round(yaw, 4), "pitch": round(pitch, 4), "xpos": round(100 + t * 0.01, 4),
+                "ypos": 64.0, "zpos": round(-200 + t * 0.003, 4), "tick": t,
+                "milli": 1650000000000 + 50 * t, "inventory": inventory, "serverTick": t,
+                "serverTickDurationMs": 11.5, "stats": {k: v for k, v in stats.items() if v},
+            }  # fmt: skip
+            f.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+
+# --- baseline: what a user writes today, one line at a time in plain Python ---
+
+KEY_MAP = {"key.keyboard.escape": "ESC", "key.keyboard.s": "back", "key.keyboard.q": "drop",
+           "key.keyboard.w": "forward", **{f"key.keyboard.{i}": f"hotbar.{i}" for i in range(1, 10)},
+           "key.keyboard.e": "inventory", "key.keyboard.space": "jump", "key.keyboard.a": "left",
+           "key.keyboard.d": "right", "key.keyboard.left.shift": "sneak",
+           "key.keyboard.left.control": "sprint", "key.keyboard.f": "swapHands"}  # fmt: skip
+TEXT_KEYS = ["ESC", "back", "drop", "forward", *(f"hotbar.{i}" for i in range(1, 10)), "inventory",
+             "jump", "left", "right", "sneak", "sprint", "swapHands"]  # fmt: skip
+TEXT_NAMES = ["escape", "s", "q", "w", *map(str, range(1, 10)), "e", "space", "a", "d",
+              "left.shift", "left.control", "f"]  # fmt: skip
+
+
+def quantise(x: float) -> int:
+    x = max(-10.0, min(10.0, x))
+    v = math.copysign(math.log(1 + 10 * abs(x) / 10) / math.log(11) * 10, x)
+    return round((v + 10) / 2)
+
+
+def baseline(path: Path) -> int:
+    n, stuck, last_hotbar, previous_stats = 0, None, 0, {}
+    out = []
+    with path.open() as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            line = json.loads(raw)
+            mouse, keys = line["mouse"], line["keyboard"]["keys"]
+            env = dict.fromkeys(["forward", "back", "left", "right", "jump", "sneak", "sprint",
+                                 "attack", "use", "drop", "inventory", "ESC", "swapHands",
+                                 "pickItem", *(f"hotbar.{i}" for i in range(1, 10))], 0)  # fmt: skip
+            for key in keys:
+                if key in KEY_MAP:
+                    env[KEY_MAP[key]] = 1
+            if stuck is None:
+                stuck = mouse["newButtons"] == [0]
+            elif stuck and 0 in mouse["newButtons"]:
+                stuck = False
+            for button in mouse["buttons"]:
+                if button == 0 and not stuck:
+                    env["attack"] = 1
+                elif button in (1, 2):
+                    env["use" if button == 1 else "pickItem"] = 1
+            if line["hotbar"] != last_hotbar:
+                env[f"hotbar.{line['hotbar'] + 1}"] = 1
+            last_hotbar = line["hotbar"]
+            camera = [mouse["dy"] * 0.15, mouse["dx"] * 0.15]
+            stats = line.get("stats", {})
+            events = sorted(k for k, v in stats.items() if v > previous_stats.get(k, 0)) if n else []
+            previous_stats = stats
+            # vpt tokens
+            pb, yb = quantise(camera[0]), quantise(camera[1])
+            hot = max([i for i in range(1, 10) if env[f"hotbar.{i}"]], default=0)
+            fb = 0 if env["forward"] == env["back"] else (1 if env["forward"] else 2)
+            lr = 0 if env["left"] == env["right"] else (1 if env["left"] else 2)
+            ss = 2 if env["sneak"] else (1 if env["sprint"] else 0)
+            groups = [(hot, 10), (fb, 3), (lr, 3), (ss, 3), (env["use"], 2), (env["drop"], 2),
+                      (env["attack"], 2), (env["jump"], 2), (int(pb != 5 or yb != 5), 2)]  # fmt: skip
+            button = 0
+            for value, radix in groups:
+                button = button * radix + value
+            if env["inventory"]:
+                button, pb, yb = 8640, 5, 5
+            # text
+            dx, dy = round(camera[1] / 0.15), round(camera[0] / 0.15)
+            parts = [f"move({dx}, {dy})"] if dx or dy else []
+            pressed = [name for name, key in zip(TEXT_NAMES, TEXT_KEYS, strict=True) if env[key]]
+            if pressed:
+                parts.append(f"press({', '.join(pressed)})")
+            parts += [c for c, k in (("click(left)", "attack"), ("click(right)", "use")) if env[k]]
+            text = "Action: " + " and ".join(parts) if parts else "Action: no_op"
+            out.append((env, camera, events, button, pb * 11 + yb, text))
+            n += 1
+    return n
+
+
+def curate_labels(path: Path) -> int:
+    from curate.labelers import REGISTRY, labeler_class
+    from curate.readers.vpt import read_vpt
+
+    episode = read_vpt(path, with_frames=False)
+    for space in REGISTRY:
+        try:
+            labeler = labeler_class(space)()
+        except (ImportError, AttributeError):
+            continue  # a space whose labeler has not landed yet
+        labeler.fields(labeler.label(episode))
+    return len(episode)
+
+
+def child(which: str, path: str) -> None:
+    """Run one side on core 0 and print ticks, seconds and peak RSS as JSON."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    if which == "curate":  # import costs are not per-tick work
+        import curate.labelers.text  # noqa: F401
+        import curate.labelers.vpt_tokens  # noqa: F401
+        import curate.readers.vpt  # noqa: F401
+    start = time.perf_counter()
+    ticks = (curate_labels if which == "curate" else baseline)(Path(path))
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"ticks": ticks, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def run(which: str, path: Path, repeat: int) -> dict:
+    env = {**os.environ, **SINGLE_CORE_ENV}
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, __file__, "--child", which, str(path)], env=env,
+                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        runs.append(json.loads(out))
+    return min(runs, key=lambda r: r["seconds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ticks", type=int, default=72_000)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs of each side")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hour.jsonl"
+        generate(path, args.ticks)
+        size_mb = path.stat().st_size / 1e6
+        base, ours = run("baseline", path, args.repeat), run("curate", path, args.repeat)
+    rate = {name: r["ticks"] / r["seconds"] for name, r in (("baseline", base), ("curate", ours))}
+    print(f"input: {args.ticks} ticks, {size_mb:.0f} MB of jsonl; one core, best of {args.repeat}")
+    print(f"baseline (json + per-line rules): {rate['baseline']:>10,.0f} ticks/s")
+    print(f"curate   (msgspec + vectorised):  {rate['curate']:>10,.0f} ticks/s")
+    print(f"ratio: {rate['curate'] / rate['baseline']:.1f}x; curate peak memory {ours['peak_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

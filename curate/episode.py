@@ -1,0 +1,100 @@
+"""The canonical episode: one Arrow tick table plus a reference to its frames.
+
+Every reader produces this and every labeler consumes it, so the rest of curate never sees a
+source format. Tick i pairs frame i (what the player saw) with action i (what it did then).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+
+from curate.contract import BINARY_ACTIONS
+
+TICK_SCHEMA = pa.schema(
+    [
+        pa.field("tick", pa.int32(), nullable=False),
+        *(pa.field(name, pa.uint8(), nullable=False) for name in BINARY_ACTIONS),
+        pa.field("camera_pitch", pa.float64(), nullable=False),  # degrees, positive looks down
+        pa.field("camera_yaw", pa.float64(), nullable=False),  # degrees, positive turns right
+        pa.field("null", pa.bool_(), nullable=False),
+        pa.field("gui_open", pa.bool_(), nullable=False),
+        pa.field("cursor_x", pa.float32()),  # pixels on the 640x360 frame; null when unknown
+        pa.field("cursor_y", pa.float32()),
+        pa.field("hotbar", pa.int8(), nullable=False),  # selected slot 0..8
+        pa.field("x", pa.float64()),
+        pa.field("y", pa.float64()),
+        pa.field("z", pa.float64()),
+        pa.field("yaw", pa.float64()),
+        pa.field("pitch", pa.float64()),
+        pa.field("events", pa.list_(pa.string()), nullable=False),  # positive stats deltas
+    ]
+)
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """Where an episode's frames live; decoding is lazy because action-only work never needs it."""
+
+    kind: Literal["mp4", "minestudio"]
+    path: Path
+    count: int  # number of ticks; tick i shows the source frame the reader maps it to
+    fps: float = 20.0  # of the source video: another rate than 20 Hz is mapped to ticks by time
+
+
+@dataclass
+class Episode:
+    """One recording in canonical form."""
+
+    episode_id: str
+    source: str  # reader name: "vpt", "minestudio"
+    ticks: pa.Table
+    frames: FrameRef | None = None
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.ticks = self.ticks.cast(TICK_SCHEMA)
+
+    def __len__(self) -> int:
+        return self.ticks.num_rows
+
+
+def episode_rng(seed: int, episode_id: str) -> np.random.Generator:
+    """The one source of randomness for per-episode choices: seeded by the recipe seed and the id,
+    so a rebuild, on any executor and in any order, draws the same numbers."""
+    digest = hashlib.sha256(f"{seed}:{episode_id}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def schema_as_json() -> dict:
+    """The tick table schema as JSON Schema-like document for `schemas/tick_table.schema.json`."""
+    arrow_to_json = {
+        "int32": "integer", "int8": "integer", "uint8": "integer",
+        "float": "number", "double": "number", "bool": "boolean",
+        "list<item: string>": "array",
+    }  # fmt: skip
+    props = {}
+    for field in TICK_SCHEMA:
+        kind = arrow_to_json[str(field.type)]
+        prop: dict = {"type": [kind, "null"] if field.nullable else kind, "arrow": str(field.type)}
+        if kind == "array":
+            prop["items"] = {"type": "string"}
+        props[field.name] = prop
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "curate canonical tick table (one row per tick)",
+        "type": "object",
+        "properties": props,
+        "required": [f.name for f in TICK_SCHEMA],
+        "additionalProperties": False,
+    }
+
+
+if __name__ == "__main__":  # regenerate schemas/tick_table.schema.json
+    print(json.dumps(schema_as_json(), indent=2))

@@ -1,0 +1,152 @@
+"""OpenHA's text action (ACTION_SPACES.md section 4), its encoder and its parser.
+
+    Action: move(DX, DY) and press(K, ...) and click(left)
+
+DX/DY are integer mouse units (camera degrees / 0.15, rounded half to even). Compact mode omits
+empty parts (`Action: no_op` for nothing); reserved mode always writes move and press. The
+encoder works on whole tick tables; the parser is per string, as parsing model output is.
+
+>>> action = parse_text_action("Action: move(10, -4) and press(w, space) and click(left)")
+>>> action["camera"], action["forward"], action["jump"], action["attack"]
+([-0.6, 1.5], 1, 1, 1)
+>>> encode_text_action(action)
+'Action: move(10, -4) and press(w, space) and click(left)'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, TEXT_CLICKS, TEXT_KEY_ORDER
+from curate.episode import Episode
+from curate.labelers.base import Labeler
+
+Mode = Literal["compact", "reserved"]
+MODES: tuple[Mode, ...] = ("compact", "reserved")
+NO_OP = {"compact": "Action: no_op", "reserved": "Action: move(0, 0) and press()"}
+
+
+def mouse_units(degrees: pl.Expr) -> pl.Expr:
+    """Camera degrees -> integer mouse units, rounded half to even.
+
+    The quotient is first rounded to 6 decimals so that a recorded half unit (dx = 2.5, i.e.
+    0.375 degrees, which divides back to 2.5000000000000004) rounds as the half it is.
+    """
+    return (degrees / CAMERA_SCALE).round(6).round(0, mode="half_to_even").cast(pl.Int64)
+
+
+def text_actions(ticks: pl.DataFrame, mode: Mode = "compact") -> pl.Series:
+    """The `Action:` string of every row of a tick table.
+
+    Players press few distinct key and click combinations, so the press/click text is written
+    once per distinct combination and gathered; the move part is formatted by polars.
+    """
+    if mode not in MODES:
+        raise ValueError(f"text mode must be one of {MODES}, got {mode!r}")
+    inputs = [action for _, action in (*TEXT_KEY_ORDER, *TEXT_CLICKS)]
+    bits = np.stack([ticks[a].to_numpy().astype(np.int64) for a in inputs], axis=1)
+    combos, index = np.unique(bits @ (1 << np.arange(len(inputs))), return_inverse=True)
+    tails = [_press_and_clicks(int(c), mode) for c in combos]
+
+    dx = mouse_units(pl.col("camera_yaw"))
+    dy = mouse_units(pl.col("camera_pitch"))
+    move = pl.format("move({}, {})", dx, dy)
+    if mode == "compact":
+        move = pl.when((dx != 0) | (dy != 0)).then(move)
+    tail = pl.Series(tails, dtype=pl.String).gather(index.ravel())
+    body = pl.concat_str(move, pl.lit(tail), separator=" and ", ignore_nulls=True)
+    text = pl.when(body != "").then(pl.lit("Action: ") + body).otherwise(pl.lit(NO_OP[mode]))
+    return ticks.select(text.alias("text_action")).to_series()
+
+
+def _press_and_clicks(combo: int, mode: Mode) -> str | None:
+    """The press and click parts of one combination (bits: TEXT_KEY_ORDER, then TEXT_CLICKS)."""
+    keys = [key for i, (key, _) in enumerate(TEXT_KEY_ORDER) if combo >> i & 1]
+    clicks = [f"click({side})" for j, (side, _) in enumerate(TEXT_CLICKS)
+              if combo >> (len(TEXT_KEY_ORDER) + j) & 1]  # fmt: skip
+    press = [f"press({', '.join(keys)})"] if keys or mode == "reserved" else []
+    return " and ".join(press + clicks) or None
+
+
+def encode_text_action(action: dict, mode: Mode = "compact") -> str:
+    """The text of one canonical action dict (binaries and `camera` [pitch, yaw] in degrees)."""
+    row = {name: [int(action.get(name, 0))] for name in BINARY_ACTIONS}
+    pitch, yaw = action.get("camera", (0.0, 0.0))
+    frame = pl.DataFrame({**row, "camera_pitch": [float(pitch)], "camera_yaw": [float(yaw)]})
+    return text_actions(frame, mode).item()
+
+
+_KEY_TO_ACTION = dict(TEXT_KEY_ORDER)
+_CLICK_TO_ACTION = dict(TEXT_CLICKS)
+_PART = re.compile(
+    r"move\(\s*(?P<dx>-?\d+)\s*,\s*(?P<dy>-?\d+)\s*\)"
+    r"|move\(\s*dx\s*=\s*'(?P<ldx>[-+\d.eE]+)'\s*,\s*dy\s*=\s*'(?P<ldy>[-+\d.eE]+)'\s*\)"
+    r"|press\((?P<press>[^)]*)\)"
+    r"|keyDown\(\s*keys\s*=\s*\((?P<keydown>[^)]*)\)\s*\)"
+    r"|click\((?P<click>[^)]*)\)"
+    r"|(?P<noop>no_op)"
+)
+
+
+class TextActionError(ValueError):
+    """A string that is not a text action; the message quotes the part that failed."""
+
+
+def parse_text_action(text: str) -> dict:
+    """One `Action: ...` string (current or legacy form) -> canonical env action dict.
+
+    The camera comes back in degrees, `[pitch, yaw]`: mouse units * 0.15.
+    """
+    body = text.strip()
+    if body.startswith("Action:"):
+        body = body[len("Action:") :].strip()
+    action: dict = {name: 0 for name in BINARY_ACTIONS}
+    dx = dy = 0.0
+    for chunk in filter(None, (c.strip() for c in re.split(r"\s+and\s+", body))):
+        match = _PART.fullmatch(chunk)
+        if match is None:
+            raise TextActionError(f"not a text action part: {chunk!r} in {text!r}")
+        if match["dx"] is not None:
+            dx, dy = float(match["dx"]), float(match["dy"])
+        elif match["ldx"] is not None:
+            dx, dy = float(match["ldx"]), float(match["ldy"])
+        elif match["click"] is not None:
+            side = match["click"].strip()
+            if side in _CLICK_TO_ACTION:  # click(middle) has no action (section 4)
+                action[_CLICK_TO_ACTION[side]] = 1
+        elif match["noop"] is None:
+            keys = match["press"] if match["press"] is not None else match["keydown"]
+            for key in filter(None, (k.strip() for k in keys.split(","))):
+                name = re.sub(r"^(key\.)?keyboard\.", "", key)
+                if name not in _KEY_TO_ACTION:
+                    raise TextActionError(f"unknown key {key!r} in {text!r}")
+                action[_KEY_TO_ACTION[name]] = 1
+    action["camera"] = [dy * CAMERA_SCALE, dx * CAMERA_SCALE]
+    return action
+
+
+def parse_text_actions(text: str) -> list[dict]:
+    """A chunk of several ticks (`Action: ... Action: ...`) -> one action dict per tick."""
+    return [parse_text_action("Action:" + p) for p in text.split("Action:")[1:]]
+
+
+class TextLabeler(Labeler):
+    """OpenHA's `Action:` string per tick, compact (default) or reserved."""
+
+    space = "text"
+    version = "1"
+
+    def __init__(self, mode: Mode = "compact") -> None:
+        if mode not in MODES:
+            raise ValueError(f"text mode must be one of {MODES}, got {mode!r}")
+        self.mode = mode
+
+    def label(self, episode: Episode) -> pl.DataFrame:
+        return text_actions(pl.from_arrow(episode.ticks), self.mode).to_frame()
+
+    def fields(self, labels: pl.DataFrame) -> pl.DataFrame:
+        return labels.select(text="text_action")

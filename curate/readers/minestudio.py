@@ -1,0 +1,126 @@
+"""MineStudio rollout folders (`action.jsonl`, `info.jsonl`, `episode.jsonl`) -> canonical episode.
+
+Line k of `action.jsonl` is the action applied at step k, and line k of `info.jsonl` and
+`episode.jsonl` is the state after it (the reset frame is not recorded). So tick t pairs frame t and
+info t with action t+1, the action taken while seeing frame t: N recorded steps give N-1 ticks
+(ACTION_SPACES.md section 9). Pose, GUI state and hotbar are those of frame t; the events of tick t
+are the stats deltas from info t to info t+1, the ones its own action caused, so that, as in VPT
+recordings, an event sits on the tick whose action completed it and no recorded event is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from curate.contract import BINARY_ACTIONS, HOTBAR_ACTIONS
+from curate.episode import Episode, FrameRef
+from curate.readers import RecordingError
+from curate.readers.stats import flatten_stats, stats_events
+
+FILES = ("action.jsonl", "info.jsonl", "episode.jsonl")
+
+
+class _Location(msgspec.Struct):
+    pitch: float | None = None
+    yaw: float | None = None
+    xpos: float | None = None
+    ypos: float | None = None
+    zpos: float | None = None
+
+
+class _Info(msgspec.Struct):
+    stats: dict[str, msgspec.Raw] = {}
+    is_gui_open: bool = False
+    location_stats: _Location = msgspec.field(default_factory=_Location)
+
+
+_ACTION = msgspec.json.Decoder(dict[str, float | list[float]])
+_INFO = msgspec.json.Decoder(_Info)
+
+
+def _decode(path: Path, decoder: msgspec.json.Decoder) -> list:
+    lines = []
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+        if raw.strip():
+            try:
+                lines.append(decoder.decode(raw))
+            except msgspec.DecodeError as exc:
+                raise RecordingError(path, f"bad MineStudio line: {exc}", line=number) from None
+    return lines
+
+
+def _stats(info: _Info) -> dict[str, float]:
+    return flatten_stats({k: msgspec.json.decode(v) for k, v in info.stats.items()})
+
+
+def read_minestudio(folder: Path | str) -> Episode:
+    """Read one rollout folder into a canonical episode."""
+    folder = Path(folder)
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    if missing:
+        raise RecordingError(folder, f"not a MineStudio rollout: missing {', '.join(missing)}")
+    actions = _decode(folder / "action.jsonl", _ACTION)
+    infos = _decode(folder / "info.jsonl", _INFO)
+    n_frames = sum(1 for raw in (folder / "episode.jsonl").read_bytes().split(b"\n") if raw.strip())
+    if not len(actions) == len(infos) == n_frames:
+        raise RecordingError(
+            folder,
+            f"step counts differ: action.jsonl {len(actions)}, info.jsonl {len(infos)}, "
+            f"episode.jsonl {n_frames}; each step needs one line in each file",
+        )
+    if len(actions) < 2:
+        raise RecordingError(folder, f"{len(actions)} recorded step(s) give no tick; need 2")
+
+    taken = actions[1:]  # action t+1 is taken while seeing frame t
+    events = stats_events([_stats(info) for info in infos])[1:]
+    infos = infos[:-1]
+    n = len(taken)
+    binaries = np.array(
+        [[1 if a.get(name, 0) else 0 for name in BINARY_ACTIONS] for a in taken], np.uint8
+    ).reshape(n, len(BINARY_ACTIONS))
+    camera = np.array([_camera(folder, a, t + 2) for t, a in enumerate(taken)], np.float64)
+    location = [info.location_stats for info in infos]
+    table = pa.table(
+        {
+            "tick": pa.array(np.arange(n, dtype=np.int32)),
+            **{name: pa.array(binaries[:, i]) for i, name in enumerate(BINARY_ACTIONS)},
+            "camera_pitch": pa.array(camera[:, 0]),
+            "camera_yaw": pa.array(camera[:, 1]),
+            "null": pa.array(~binaries.any(axis=1) & ~camera.any(axis=1)),
+            "gui_open": pa.array([info.is_gui_open for info in infos]),
+            "cursor_x": pa.nulls(n, pa.float32()),  # info has no cursor position
+            "cursor_y": pa.nulls(n, pa.float32()),
+            "hotbar": pa.array(_hotbar(actions)[:n], pa.int8()),
+            **{
+                col: pa.array([getattr(loc, attr) for loc in location], pa.float64())
+                for col, attr in (("x", "xpos"), ("y", "ypos"), ("z", "zpos"))
+            },
+            "yaw": pa.array([loc.yaw for loc in location], pa.float64()),
+            "pitch": pa.array([loc.pitch for loc in location], pa.float64()),
+            "events": events,
+        }
+    )
+    frames = FrameRef("minestudio", folder / "episode.jsonl", n)
+    return Episode(re.sub(r"[^A-Za-z0-9._-]", "_", folder.name), "minestudio", table, frames)
+
+
+def _camera(folder: Path, action: dict, line: int) -> tuple[float, float]:
+    camera = action.get("camera", [0.0, 0.0])
+    if not isinstance(camera, list) or len(camera) != 2:
+        raise RecordingError(folder / "action.jsonl", "camera must be [pitch, yaw]", line=line)
+    return float(camera[0]), float(camera[1])
+
+
+def _hotbar(actions: list[dict]) -> list[int]:
+    """Selected slot after each step: the highest hotbar key of the step, else unchanged; from 0."""
+    slot, slots = 0, []
+    for action in actions:
+        pressed = [i for i, name in enumerate(HOTBAR_ACTIONS) if action.get(name, 0)]
+        slot = pressed[-1] if pressed else slot
+        slots.append(slot)
+    return slots

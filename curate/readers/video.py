@@ -1,0 +1,106 @@
+"""Frames decoded in process with PyAV (it bundles FFmpeg), aligned one frame per tick.
+
+Counting uses the demuxer only (no decode), so action-only work on a recording with a video pays
+almost nothing for the check that frames and lines agree.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+
+from curate.contract import FPS, MAX_FRAME_LINE_DIFF
+from curate.episode import FrameRef
+from curate.readers import RecordingError
+
+
+def probe(video: Path) -> tuple[int, float]:
+    """(frame count, frames per second) of a video, from its packets."""
+    try:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or FPS)
+            count = sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise RecordingError(video, f"unreadable video: {exc}") from None
+    return count, fps
+
+
+def ticks_covered(n_frames: int, fps: float) -> int:
+    """How many 20 Hz ticks a video of `n_frames` at `fps` spans (its duration in ticks)."""
+    if abs(fps - FPS) < 1e-6:
+        return n_frames
+    return math.floor(n_frames * FPS / fps + 1e-9)
+
+
+def source_frame(tick: int, fps: float) -> int:
+    """The video frame on screen at tick `tick`: the one whose display interval holds its time."""
+    return tick if abs(fps - FPS) < 1e-6 else math.floor(tick * fps / FPS + 1e-9)
+
+
+def align_frames(video: Path, n_lines: int) -> tuple[int, FrameRef, str | None]:
+    """Ticks to keep, the frame reference, and a warning when the ends had to be trimmed."""
+    n_frames, fps = probe(video)
+    covered = ticks_covered(n_frames, fps)
+    diff = covered - n_lines
+    if abs(diff) > MAX_FRAME_LINE_DIFF:
+        raise RecordingError(
+            video,
+            f"video covers {covered} ticks but the jsonl has {n_lines} lines; at most "
+            f"{MAX_FRAME_LINE_DIFF} can be trimmed, so frames and actions cannot be paired",
+        )
+    n_ticks = min(covered, n_lines)
+    note = None
+    if diff:
+        longer = "video" if diff > 0 else "jsonl"
+        note = f"{video.name}: trimmed {abs(diff)} tick(s) from the end of the {longer}"
+    return n_ticks, FrameRef("mp4", video, n_ticks, fps), note
+
+
+def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[np.ndarray]:
+    """RGB frames (360, 640, 3) uint8 of the given ticks (all ticks when None), in tick order."""
+    wanted = list(range(ref.count)) if ticks is None else sorted(ticks)
+    if ref.kind == "minestudio":
+        yield from _minestudio_frames(ref, wanted)
+        return
+    by_source: dict[int, list[int]] = {}
+    for tick in wanted:
+        by_source.setdefault(source_frame(tick, ref.fps), []).append(tick)
+    last = max(by_source, default=-1)
+    with av.open(str(ref.path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for index, frame in enumerate(container.decode(stream)):
+            if index in by_source:
+                image = frame.to_ndarray(format="rgb24")
+                for _ in by_source[index]:
+                    yield image
+            if index >= last:
+                return
+    raise RecordingError(ref.path, f"video ended before frame {last}")
+
+
+def decode_png(b64: str) -> np.ndarray:
+    """One base64 PNG (MineStudio's frame encoding) as an RGB array."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(b64))) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _minestudio_frames(ref: FrameRef, wanted: list[int]) -> Iterator[np.ndarray]:
+    import msgspec
+
+    class _Frame(msgspec.Struct):
+        base64: str
+
+    lines = [raw for raw in ref.path.read_bytes().split(b"\n") if raw.strip()]
+    decoder = msgspec.json.Decoder(_Frame)
+    for tick in wanted:  # tick t shows recorded step t (section 9)
+        yield decode_png(decoder.decode(lines[tick]).base64)

@@ -1,0 +1,81 @@
+"""Helpers for tests of curate and of code built on it: hand-written recordings and tick tables."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from curate.contract import BINARY_ACTIONS
+from curate.episode import TICK_SCHEMA
+
+_BASE_LINE = {
+    "mouse": {"x": 640.0, "y": 360.0, "dx": 0.0, "dy": 0.0, "scaledX": 0.0, "scaledY": 0.0,
+              "dwheel": 0.0, "buttons": [], "newButtons": []},
+    "keyboard": {"keys": [], "newKeys": [], "chars": ""},
+    "isGuiOpen": False, "isGuiInventory": False, "hotbar": 0, "yaw": 0.0, "pitch": 0.0,
+    "xpos": 0.0, "ypos": 64.0, "zpos": 0.0, "tick": 0, "milli": 0, "inventory": [],
+    "serverTick": 0, "serverTickDurationMs": 0.0, "stats": {},
+}  # fmt: skip
+
+
+def vpt_line(keys=(), buttons=(), new_buttons=(), dx=0.0, dy=0.0, **fields) -> dict:
+    """One VPT jsonl line with every field; keys without the `key.keyboard.` prefix."""
+    line = copy.deepcopy(_BASE_LINE)
+    line["keyboard"]["keys"] = [k if k.startswith("key.") else f"key.keyboard.{k}" for k in keys]
+    line["mouse"].update(buttons=list(buttons), newButtons=list(new_buttons), dx=dx, dy=dy)
+    for name, value in fields.items():
+        if name in ("x", "y"):
+            line["mouse"][name] = value
+        else:
+            line[name] = value
+    return line
+
+
+def write_vpt(path: Path, lines: list[dict]) -> Path:
+    """Write lines as a VPT `.jsonl`, numbering their `tick` fields, and return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        for i, line in enumerate(lines):
+            f.write(json.dumps({**line, "tick": i}) + "\n")
+    return path
+
+
+def tick_table(n: int, **columns) -> pa.Table:
+    """A canonical tick table of `n` ticks: zeros and nulls except the columns given."""
+    defaults = {
+        "tick": list(range(n)),
+        **{name: [0] * n for name in BINARY_ACTIONS},
+        "camera_pitch": [0.0] * n, "camera_yaw": [0.0] * n, "gui_open": [False] * n,
+        "cursor_x": [None] * n, "cursor_y": [None] * n, "hotbar": [0] * n,
+        "x": [0.0] * n, "y": [64.0] * n, "z": [0.0] * n, "yaw": [0.0] * n, "pitch": [0.0] * n,
+        "events": [[] for _ in range(n)],
+    }  # fmt: skip
+    data = {**defaults, **columns}
+    if "null" not in columns:
+        data["null"] = [
+            not any(data[a][i] for a in BINARY_ACTIONS)
+            and data["camera_pitch"][i] == 0 and data["camera_yaw"][i] == 0
+            for i in range(n)
+        ]  # fmt: skip
+    return pa.table({f.name: pa.array(data[f.name], f.type) for f in TICK_SCHEMA}, TICK_SCHEMA)
+
+
+def write_video(
+    path: Path, n_frames: int, fps: int = 20, size: tuple[int, int] = (640, 360)
+) -> Path:
+    """An H.264 video whose frame i is a flat grey of level 8 * i (mod 256), to test pairing."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(n_frames):
+            image = np.full((size[1], size[0], 3), (8 * i) % 256, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path

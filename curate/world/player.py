@@ -1,0 +1,347 @@
+"""A scripted player that plays the way a person does, producing raw mouse and keyboard input.
+
+The script is a generator per behaviour (mine a block, kill a pig, look around, idle, switch
+slots): each `yield` is one tick of input, and the generator reads the world again when it
+resumes, so a behaviour reads top to bottom like what the player means to do. Turns are
+human-like: a fraction of the remaining angle per tick with noise, sometimes overshooting the
+target and correcting; the mouse rests between moves, giving no-op stretches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, MOUSE_BUTTON_TO_ACTION
+from curate.world.blocks import AIR, BLOCK_IDS, TOOL_FOR_BLOCK
+from curate.world.render import camera_basis
+from curate.world.sim import Sim
+
+# Tasks and how often the player picks each when no task list is given.
+TASK_WEIGHTS: dict[str, float] = {
+    "mine_block:oak_log": 3,
+    "mine_block:dirt": 2,
+    "mine_block:stone": 2,
+    "mine_block:iron_ore": 1.5,
+    "mine_block:grass_block": 1,
+    "mine_block:crafting_table": 1,
+    "kill_entity:pig": 2,
+}
+SEARCH_RADIUS = 20  # blocks; targets farther than this are not pursued
+MINE_DISTANCE = 3.2  # from the eye to the block's centre: close enough to start mining
+KILL_DISTANCE = 2.2  # horizontal distance to a pig before clicking
+MAX_TURN = 25.0  # degrees per tick: a fast flick
+STUCK_TICKS = 40  # walking this long without getting half a block further: give up the target
+WHEEL_RIGHT = -1.0  # Minecraft: scrolling down selects the next slot to the right
+
+
+@dataclass(frozen=True)
+class Input:
+    """One tick of raw input: mouse counts, held keys (as canonical action names), mouse buttons."""
+
+    dx: float = 0.0
+    dy: float = 0.0
+    dwheel: float = 0.0
+    keys: frozenset[str] = field(default_factory=frozenset)
+    buttons: frozenset[int] = field(default_factory=frozenset)
+
+
+def env_action(inp: Input, hotbar_before: int) -> dict[str, Any]:
+    """The canonical env action of one tick of input: what a reader recovers from the jsonl
+    (a scroll that changes the slot counts as that slot's hotbar key)."""
+    action: dict[str, Any] = {name: 0 for name in BINARY_ACTIONS}
+    for key in inp.keys:
+        action[key] = 1
+    for button in inp.buttons:
+        action[MOUSE_BUTTON_TO_ACTION[button]] = 1
+    if inp.dwheel:
+        slot = (hotbar_before + (1 if inp.dwheel == WHEEL_RIGHT else -1)) % 9
+        action[f"hotbar.{slot + 1}"] = 1
+    action["camera"] = [inp.dy * CAMERA_SCALE, inp.dx * CAMERA_SCALE]
+    return action
+
+
+def _wrap(angle: float) -> float:
+    return (angle + 180.0) % 360.0 - 180.0
+
+
+def angles_to(eye: np.ndarray, point: np.ndarray) -> tuple[float, float]:
+    """Yaw and pitch (degrees, Minecraft's conventions) that look from eye at point."""
+    d = np.asarray(point) - eye
+    return math.degrees(math.atan2(-d[0], d[2])), math.degrees(math.atan2(-d[1], math.hypot(d[0], d[2])))
+
+
+class ScriptedPlayer:
+    """Plays tasks (`mine_block:<block>`, `kill_entity:pig`) with idle and look-around breaks.
+
+    `act(sim)` returns the next tick's input; all randomness comes from `rng`.
+    """
+
+    def __init__(self, rng: np.random.Generator, tasks: Sequence[str] | None = None):
+        self.rng = rng
+        self.tasks = list(tasks) if tasks else None
+        self._script: Iterator[Input] | None = None
+        self._overshoot = (0.0, 0.0)  # degrees added to the aim until reached, then corrected
+        self._gain = 0.35
+        self._trail: deque[np.ndarray] = deque(maxlen=STUCK_TICKS)  # positions while walking
+
+    def act(self, sim: Sim) -> Input:
+        if self._script is None:
+            self._script = self._play(sim)
+        return next(self._script)
+
+    # --- the episode ---
+
+    def _play(self, sim: Sim) -> Iterator[Input]:
+        yield from self._idle(int(self.rng.integers(8, 20)))  # recordings start with hands off
+        k = 0
+        while True:
+            if self.tasks:
+                task = self.tasks[k % len(self.tasks)]
+            else:
+                names = list(TASK_WEIGHTS)
+                weights = np.array(list(TASK_WEIGHTS.values()))
+                task = names[self.rng.choice(len(names), p=weights / weights.sum())]
+            k += 1
+            family, obj = task.split(":")
+            if family == "mine_block":
+                yield from self._mine(sim, BLOCK_IDS[obj])
+            else:
+                yield from self._kill(sim)
+            yield from self._collect(sim)
+            yield from self._interlude(sim)
+
+    def _interlude(self, sim: Sim) -> Iterator[Input]:
+        """What people do between tasks: nothing, glance about, play with the hotbar, stroll."""
+        choice = self.rng.choice(4, p=[0.35, 0.3, 0.15, 0.2])
+        if choice == 0:
+            yield from self._idle(int(self.rng.integers(5, 40)))
+        elif choice == 1:
+            yield from self._look_around(sim)
+        elif choice == 2:
+            yield from self._select(sim, int(self.rng.integers(0, 9)))
+        else:
+            yield from self._stroll(sim, int(self.rng.integers(20, 60)))
+
+    # --- behaviours ---
+
+    def _idle(self, ticks: int) -> Iterator[Input]:
+        for _ in range(ticks):
+            yield Input()
+
+    def _look_around(self, sim: Sim) -> Iterator[Input]:
+        for _ in range(int(self.rng.integers(1, 4))):
+            p = sim.player
+            yaw = p.yaw + float(self.rng.choice([-1, 1]) * self.rng.uniform(30, 150))
+            pitch = float(self.rng.uniform(-25, 30))
+            eye = p.eye
+            fwd = camera_basis(yaw, pitch)[0]
+            yield from self._turn(sim, lambda eye=eye, fwd=fwd: eye + 10 * fwd, 1.0, 60)
+            yield from self._idle(int(self.rng.integers(3, 20)))
+
+    def _stroll(self, sim: Sim, ticks: int) -> Iterator[Input]:
+        drift = float(self.rng.normal(0, 8))
+        for _ in range(ticks):
+            dx = (drift + self.rng.normal(0, 3)) / 10
+            yield Input(dx=round(dx, 1), keys=self._walk_keys(sim))
+
+    def _select(self, sim: Sim, slot: int) -> Iterator[Input]:
+        """Select a hotbar slot by its number key or by scrolling there, one notch a tick."""
+        p = sim.player
+        if slot == p.hotbar:
+            return
+        if self.rng.random() < 0.5:
+            key = frozenset({f"hotbar.{slot + 1}"})
+            for _ in range(int(self.rng.integers(1, 4))):
+                yield Input(keys=key)
+            return
+        right = (slot - p.hotbar) % 9
+        wheel = WHEEL_RIGHT if right <= 4 else -WHEEL_RIGHT
+        while p.hotbar != slot:
+            yield Input(dwheel=wheel)
+            yield from self._idle(int(self.rng.integers(0, 3)))
+
+    def _turn(self, sim: Sim, point, tolerance: float, max_ticks: int) -> Iterator[Input]:
+        """Turn toward a (possibly moving) point until within `tolerance` degrees."""
+        self._start_turn(sim, point())
+        for _ in range(max_ticks):
+            dx, dy, error = self._mouse_toward(sim, point())
+            if error < tolerance:
+                return
+            yield Input(dx=dx, dy=dy)
+
+    def _mine(self, sim: Sim, block: int) -> Iterator[Input]:
+        """Pick the nearest exposed block of a type, take the right tool, walk up and hold attack."""
+        target = self._find_block(sim, block)
+        if target is None:
+            return
+        tool = TOOL_FOR_BLOCK.get(block)
+        if tool is not None:
+            yield from self._select(sim, sim.hotbar_items().index(tool))
+        centre = np.array(target) + 0.5
+
+        def aim() -> np.ndarray:
+            return _face_point(sim.voxels, target, sim.player.eye)
+
+        self._start_turn(sim, aim())
+        self._trail.clear()
+        for _ in range(400):
+            if sim.voxels[target] != block:
+                break
+            if self._stuck():
+                return
+            dx, dy, error = self._mouse_toward(sim, aim())
+            hit = sim.pick(sim.boxes())
+            distance = float(np.linalg.norm(centre - sim.player.eye))
+            if distance > MINE_DISTANCE:
+                yield Input(dx=dx, dy=dy, keys=self._walk_keys(sim))
+            elif hit is not None and hit.block == target:
+                yield Input(dx=dx, dy=dy, buttons=frozenset({0}))
+            else:
+                yield Input(dx=dx, dy=dy)
+        else:
+            return  # gave up: unreachable or hidden
+        for _ in range(int(self.rng.integers(0, 3))):  # people release the button a bit late
+            yield Input(buttons=frozenset({0}))
+
+    def _kill(self, sim: Sim) -> Iterator[Input]:
+        """Take the sword, chase the nearest pig and click it until it dies."""
+        pigs = [m for m in sim.mobs if _horizontal(m.pos - sim.player.pos) < SEARCH_RADIUS]
+        if not pigs:
+            return
+        pig = min(pigs, key=lambda m: _horizontal(m.pos - sim.player.pos))
+        yield from self._select(sim, sim.hotbar_items().index("wooden_sword"))
+        self._start_turn(sim, pig.centre)
+        self._trail.clear()
+        click, press, length = 0, 0, 0  # ticks into a click; pressed ticks; whole click
+        for _ in range(600):
+            if pig not in sim.mobs or self._stuck():
+                return
+            dx, dy, _ = self._mouse_toward(sim, pig.centre)
+            hit = sim.pick(sim.boxes())
+            if click == 0 and hit is not None and hit.owner == pig.id:
+                press, length = int(self.rng.integers(1, 3)), int(self.rng.integers(4, 8))
+            if length:
+                click += 1
+            if click == length:
+                click, length = 0, 0
+            far = _horizontal(pig.pos - sim.player.pos) > KILL_DISTANCE
+            yield Input(
+                dx=dx,
+                dy=dy,
+                keys=self._walk_keys(sim) if far else frozenset(),
+                buttons=frozenset({0}) if 0 < click <= press else frozenset(),
+            )
+
+    def _collect(self, sim: Sim) -> Iterator[Input]:
+        """Walk onto the nearest dropped item until it is picked up."""
+        drops = [d for d in sim.drops if _horizontal(d.pos - sim.player.pos) < 6]
+        if not drops:
+            return
+        drop = min(drops, key=lambda d: _horizontal(d.pos - sim.player.pos))
+        self._start_turn(sim, drop.centre)
+        self._trail.clear()
+        for _ in range(100):
+            if drop not in sim.drops or self._stuck():
+                return
+            dx, dy, _ = self._mouse_toward(sim, drop.centre)
+            near = _horizontal(drop.pos - sim.player.pos) < 0.4
+            yield Input(dx=dx, dy=dy, keys=frozenset() if near else self._walk_keys(sim))
+
+    # --- mouse and legs ---
+
+    def _start_turn(self, sim: Sim, point: np.ndarray) -> None:
+        """A new target: pick this turn's speed and, on wide turns, an overshoot to correct."""
+        yaw, pitch = angles_to(sim.player.eye, point)
+        ey, ep = _wrap(yaw - sim.player.yaw), pitch - sim.player.pitch
+        self._gain = float(self.rng.uniform(0.25, 0.5))
+        self._overshoot = (0.0, 0.0)
+        if math.hypot(ey, ep) > 20 and self.rng.random() < 0.4:
+            extra = float(self.rng.uniform(0.06, 0.18))
+            self._overshoot = (ey * extra, ep * extra)
+
+    def _mouse_toward(self, sim: Sim, point: np.ndarray) -> tuple[float, float, float]:
+        """Mouse counts (dx, dy) for one tick toward point, and the remaining error in degrees."""
+        p = sim.player
+        yaw, pitch = angles_to(p.eye, point)
+        ey, ep = _wrap(yaw - p.yaw), pitch - p.pitch
+        error = math.hypot(ey, ep)
+        ay, ap = ey + self._overshoot[0], ep + self._overshoot[1]
+        if math.hypot(ay, ap) < 1.0:
+            self._overshoot = (0.0, 0.0)  # reached the overshoot: now correct back
+            ay, ap = ey, ep
+        if math.hypot(ay, ap) < 0.4:
+            if self.rng.random() < 0.15:  # a resting hand still twitches now and then
+                return float(round(self.rng.normal(0, 1.5), 1)), 0.0, error
+            return 0.0, 0.0, error
+        gain = self._gain * float(self.rng.uniform(0.8, 1.2))
+        turn_yaw = max(-MAX_TURN, min(MAX_TURN, ay * gain)) + self.rng.normal(0, 0.1)
+        turn_pitch = max(-MAX_TURN, min(MAX_TURN, ap * gain)) + self.rng.normal(0, 0.1)
+        return round(turn_yaw / CAMERA_SCALE, 1), round(turn_pitch / CAMERA_SCALE, 1), error
+
+    def _walk_keys(self, sim: Sim) -> frozenset[str]:
+        """Forward, plus jump when a block stands in the way at the feet."""
+        p = sim.player
+        self._trail.append(p.pos.copy())
+        fwd = camera_basis(p.yaw, 0.0)[0]
+        ahead = p.pos + 0.7 * fwd
+        x, y, z = int(math.floor(ahead[0])), int(math.floor(p.pos[1])), int(math.floor(ahead[2]))
+        if sim.voxels[x, y, z] != AIR and p.on_ground:
+            return frozenset({"forward", "jump"})
+        return frozenset({"forward"})
+
+    def _stuck(self) -> bool:
+        trail = self._trail
+        return len(trail) == STUCK_TICKS and _horizontal(trail[-1] - trail[0]) < 0.5
+
+    def _find_block(self, sim: Sim, block: int) -> tuple[int, int, int] | None:
+        """The nearest block of a type with an open face, in walking range and near eye level."""
+        p = sim.player
+        x0, z0 = int(p.pos[0]), int(p.pos[2])
+        lo = np.array([x0 - SEARCH_RADIUS, int(p.pos[1]) - 3, z0 - SEARCH_RADIUS]).clip(1)
+        hi = np.array([x0 + SEARCH_RADIUS, int(p.pos[1]) + 3, z0 + SEARCH_RADIUS])
+        region = sim.voxels[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+        found = np.argwhere(region == block) + lo
+        if not len(found):
+            return None
+        vox = sim.voxels
+        open_face = np.zeros(len(found), bool)
+        for axis in range(3):
+            for step in (-1, 1):
+                n = found.copy()
+                n[:, axis] += step
+                open_face |= vox[n[:, 0], n[:, 1], n[:, 2]] == AIR
+        distance = np.hypot(found[:, 0] + 0.5 - p.pos[0], found[:, 2] + 0.5 - p.pos[2])
+        ok = open_face & (distance > 1.5)
+        if not ok.any():
+            return None
+        best = np.argmin(np.where(ok, distance + 2 * np.abs(found[:, 1] - p.pos[1]), np.inf))
+        return tuple(int(v) for v in found[best])
+
+
+def _horizontal(v: np.ndarray) -> float:
+    return math.hypot(v[0], v[2])
+
+
+def _face_point(vox: np.ndarray, block: tuple[int, int, int], eye: np.ndarray) -> np.ndarray:
+    """The centre of the block's open face that looks most toward the eye."""
+    centre = np.array(block) + 0.5
+    best, best_facing = centre, -np.inf
+    for axis in range(3):
+        for step in (-1, 1):
+            n = list(block)
+            n[axis] += step
+            if vox[tuple(n)] != AIR:
+                continue
+            normal = np.zeros(3)
+            normal[axis] = step
+            facing = float(normal @ (eye - centre))
+            if facing > best_facing:
+                best, best_facing = centre + 0.45 * normal, facing
+    return best
+

@@ -1,0 +1,275 @@
+"""Record scripted gameplay exactly as VPT contractor recordings are stored, plus ground truth.
+
+Per episode: `<id>.mp4` (H.264, 640x360, 20 fps), `<id>.jsonl` (one VPT line per frame) and
+`<id>.truth.json` (the qualifying events with their targets, and where the next target is on
+every frame). Frame i shows the state before line i's action (ACTION_SPACES.md 2a): line i's pose
+is frame i's, while its `hotbar`, `inventory` and `stats` already include line i's own action,
+as the readers expect (a hotbar change and a stat delta count on the tick that caused them).
+The same seed gives the same bytes: every choice comes from seeded generators, `milli` from a
+fixed epoch, and x264 encodes on one thread.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from numba import njit
+
+from curate.contract import (
+    ACTION_TO_KEY,
+    FOV_VERTICAL_DEG,
+    FPS,
+    FRAME_HEIGHT,
+    FRAME_WIDTH,
+)
+from curate.world.player import Input, ScriptedPlayer, env_action
+from curate.world.render import Boxes, cast, draw_hud, project, render_view
+from curate.world.sim import Interaction, Sim, stat_key
+
+EPOCH_MS = 1_640_995_200_000  # 2022-01-01T00:00:00Z: `milli` of tick 0, then 50 ms a tick
+SERVER_TICK_0 = 1000
+TICK_MS = 1000 // FPS
+CURSOR = (640.0, 360.0)  # the centre of the 1280x720 screen, where the cursor rests without a GUI
+X264_OPTIONS = {"preset": "veryfast", "crf": "23", "x264-params": "threads=1"}
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One written episode and the env actions the player meant, one per tick."""
+
+    episode_id: str
+    mp4: Path
+    jsonl: Path
+    truth: Path
+    actions: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _View:
+    """What frame i showed, kept to place targets on it once the episode's events are known."""
+
+    eye: np.ndarray
+    yaw: float
+    pitch: float
+    boxes: Boxes
+    world: int  # index into the list of voxel snapshots (the world changes only when mined)
+
+
+@njit(cache=True)
+def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 limited-range planar YUV 4:2:0 (FFmpeg's default for RGB sources), chroma averaged
+    over 2x2 pixels: a compiled loop here is several times faster than swscale's conversion."""
+    h, w, _ = rgb.shape
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    u_plane, v_plane = h, h + h // 4  # U then V, each (h/2) x (w/2) stored as h/4 rows of w
+    for y in range(0, h, 2):
+        for x in range(0, w, 2):
+            su = sv = 0.0
+            for dy in range(2):
+                for dx in range(2):
+                    r, g, b = rgb[y + dy, x + dx, 0], rgb[y + dy, x + dx, 1], rgb[y + dy, x + dx, 2]
+                    out[y + dy, x + dx] = round(16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0)
+                    su += -37.797 * r - 74.203 * g + 112.0 * b
+                    sv += 112.0 * r - 93.786 * g - 18.214 * b
+            k = (y // 2) * (w // 2) + x // 2  # index in the (h/2) x (w/2) chroma plane
+            out[u_plane + k // w, k % w] = round(128.0 + su / 1020.0)
+            out[v_plane + k // w, k % w] = round(128.0 + sv / 1020.0)
+    return out
+
+
+class VideoWriter:
+    """H.264 yuv420p mp4 through PyAV, on one thread so the bytes are reproducible."""
+
+    def __init__(self, path: Path):
+        self._container = av.open(str(path), "w", format="mp4")
+        self._stream = self._container.add_stream("libx264", rate=FPS, options=X264_OPTIONS)
+        self._stream.width, self._stream.height = FRAME_WIDTH, FRAME_HEIGHT
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.thread_count = 1
+
+    def write(self, rgb: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(rgb_to_yuv420p(rgb), format="yuv420p")
+        self._container.mux(self._stream.encode(frame))
+
+    def close(self) -> None:
+        self._container.mux(self._stream.encode())
+        self._container.close()
+
+
+def draw_frame(sim: Sim, boxes: Boxes) -> np.ndarray:
+    """The frame the player sees now: the 3D view with mining cracks, crosshair and hotbar."""
+    p = sim.player
+    frame = render_view(sim.voxels, boxes, p.eye, p.yaw, p.pitch, sim.mining_progress())
+    draw_hud(frame, p.hotbar, sim.hotbar_items())
+    return frame
+
+
+def vpt_line(tick: int, inp: Input, before: Input, pose: tuple, sim: Sim) -> dict[str, Any]:
+    """One jsonl line: `pose` (x, y, z, yaw, pitch) as shown on the tick's frame, the rest after
+    the tick's action."""
+    keys = sorted(ACTION_TO_KEY[k] for k in inp.keys)
+    x, y, z, yaw, pitch = pose
+    return {
+        "mouse": {
+            "x": CURSOR[0],
+            "y": CURSOR[1],
+            "dx": float(inp.dx),
+            "dy": float(inp.dy),
+            "scaledX": 0.0,
+            "scaledY": 0.0,
+            "dwheel": float(inp.dwheel),
+            "buttons": sorted(inp.buttons),
+            "newButtons": sorted(inp.buttons - before.buttons),
+        },
+        "keyboard": {
+            "keys": keys,
+            "newKeys": sorted(ACTION_TO_KEY[k] for k in inp.keys - before.keys),
+            "chars": "",
+        },
+        "isGuiOpen": False,
+        "isGuiInventory": False,
+        "hotbar": sim.player.hotbar,
+        "yaw": yaw,
+        "pitch": pitch,
+        "xpos": x,
+        "ypos": y,
+        "zpos": z,
+        "tick": tick,
+        "milli": EPOCH_MS + tick * TICK_MS,
+        "inventory": sim.inventory(),
+        "serverTick": SERVER_TICK_0 + tick,
+        "serverTickDurationMs": 10.0,
+        "stats": {stat_key(k): v for k, v in sim.stats.items()},
+    }
+
+
+def _target(done: Interaction, n_blocks: int) -> tuple[str, str]:
+    """The truth id of an interaction's target: b<n> for the n-th mined block, m<id> for a mob,
+    i<id> for a dropped item; and the target's type."""
+    obj = done.stat.split(":")[1]
+    if done.target_kind == "block":
+        return f"b{n_blocks}", obj
+    return f"{'m' if done.target_kind == 'mob' else 'i'}{done.entity}", obj
+
+
+def _target_pixel(
+    view: _View, voxels: np.ndarray, block: tuple | None, owner: int | None
+) -> list[float] | None:
+    """Where the target's centre projects on the frame, or None if off-frame or hidden."""
+    if block is not None:
+        centre = np.array(block) + 0.5
+    else:
+        mine = np.nonzero(view.boxes.owner == owner)[0]
+        if not len(mine):
+            return None
+        centre = view.boxes.geom[mine[0], :3]  # a mob's first box is its body
+    px, py = project(centre, view.eye, view.yaw, view.pitch)
+    if not (0 <= px < FRAME_WIDTH and 0 <= py < FRAME_HEIGHT):
+        return None
+    hit = cast(voxels, view.boxes, view.eye, centre - view.eye, np.linalg.norm(centre - view.eye) + 1)
+    seen = hit is not None and (hit.block == block if block is not None else hit.owner == owner)
+    return [round(px, 3), round(py, 3)] if seen else None
+
+
+def record_episode(
+    out_dir: Path,
+    episode_id: str,
+    ticks: int,
+    seed: Sequence[int],
+    tasks: Sequence[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Recording:
+    """Play and record one episode of `ticks` frames. `seed` seeds the world and the player;
+    `tasks` fixes the task list (default: random tasks); `progress` gets the frames done so far."""
+    world_seed, player_seed = np.random.SeedSequence(list(seed)).spawn(2)
+    sim = Sim.generate(np.random.default_rng(world_seed))
+    player = ScriptedPlayer(np.random.default_rng(player_seed), tasks)
+    mp4, jsonl = out_dir / f"{episode_id}.mp4", out_dir / f"{episode_id}.jsonl"
+    video = VideoWriter(mp4)
+    worlds = [sim.voxels.copy()]
+    views: list[_View] = []
+    events: list[tuple[int, Interaction]] = []
+    actions: list[dict[str, Any]] = []
+    before = Input()
+    with jsonl.open("w") as lines:
+        for tick in range(ticks):
+            p = sim.player
+            boxes = sim.boxes()
+            video.write(draw_frame(sim, boxes))
+            views.append(_View(p.eye, p.yaw, p.pitch, boxes, len(worlds) - 1))
+            pose = (float(p.pos[0]), float(p.pos[1]), float(p.pos[2]), float(p.yaw), float(p.pitch))
+            inp = player.act(sim)
+            action = env_action(inp, p.hotbar)
+            done = sim.step(action)
+            actions.append(action)
+            events += [(tick, d) for d in done]
+            if any(d.target_kind == "block" for d in done):
+                worlds.append(sim.voxels.copy())
+            lines.write(json.dumps(vpt_line(tick, inp, before, pose, sim), separators=(",", ":")))
+            lines.write("\n")
+            before = inp
+            if progress is not None:
+                progress(tick + 1)
+    video.close()
+    truth = out_dir / f"{episode_id}.truth.json"
+    truth.write_text(json.dumps(_truth(views, worlds, events), separators=(",", ":")) + "\n")
+    return Recording(episode_id, mp4, jsonl, truth, actions)
+
+
+def _truth(views: list[_View], worlds: list[np.ndarray], events: list[tuple[int, Interaction]]) -> dict:
+    """truth.json: targets, events, and per tick the next event's target and its pixel."""
+    targets: dict[str, dict[str, str]] = {}
+    listed, located = [], []
+    for tick, done in events:
+        blocks = sum(t["kind"] == "block" for t in targets.values())
+        target_id, obj = _target(done, blocks)
+        targets[target_id] = {"kind": done.target_kind, "type": obj}
+        listed.append({"tick": tick, "event": done.stat, "target": target_id})
+        located.append((done.block, done.entity))
+    rows, k = [], 0
+    for tick, view in enumerate(views):
+        while k < len(listed) and listed[k]["tick"] < tick:
+            k += 1
+        if k == len(listed):
+            rows.append({"tick": tick, "target": None, "px": None})
+            continue
+        px = _target_pixel(view, worlds[view.world], *located[k])
+        rows.append({"tick": tick, "target": listed[k]["target"], "px": px})
+    return {
+        "fps": FPS,
+        "width": FRAME_WIDTH,
+        "height": FRAME_HEIGHT,
+        "fov_deg": FOV_VERTICAL_DEG,
+        "targets": targets,
+        "events": listed,
+        "ticks": rows,
+    }
+
+
+def synthesize(
+    out: Path,
+    episodes: int = 2,
+    seconds: float = 30.0,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Write `episodes` recordings of `seconds` each into `out`; return their jsonl paths.
+
+    `progress` is called after every frame with the number of frames done so far, over all
+    episodes (of `episodes * round(seconds * 20)`), the `completed` of a rich progress bar.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ticks = round(seconds * FPS)
+    paths = []
+    for k in range(episodes):
+        done_before = k * ticks
+        report = None if progress is None else (lambda n, d=done_before: progress(d + n))
+        paths.append(record_episode(out, f"synth-{seed}-{k:03d}", ticks, (seed, k), progress=report).jsonl)
+    return paths

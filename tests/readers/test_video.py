@@ -1,0 +1,74 @@
+"""Frames of a recording: count checks, trimming, pairing of frame i with line i, other rates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curate.readers import RecordingError
+from curate.readers.video import iter_frames, probe
+from curate.readers.vpt import read_vpt
+from curate.testing import vpt_line, write_video, write_vpt
+
+
+def recording(tmp_path, n_lines: int, n_frames: int, fps: int = 20):
+    write_video(tmp_path / "rec.mp4", n_frames, fps=fps, size=(64, 36))
+    lines = [vpt_line(dx=float(i)) for i in range(n_lines)]  # line i turns by i units
+    return write_vpt(tmp_path / "rec.jsonl", lines)
+
+
+def level(image: np.ndarray) -> int:
+    return round(float(image.mean()) / 8)
+
+
+def test_frame_i_pairs_with_line_i(tmp_path):
+    episode = read_vpt(recording(tmp_path, 12, 12))
+    assert episode.frames.count == len(episode) == 12 and not episode.warnings
+    frames = list(iter_frames(episode.frames))
+    yaws = episode.ticks.column("camera_yaw").to_pylist()
+    for tick, image in enumerate(frames):
+        assert level(image) == tick  # frame i ...
+        assert yaws[tick] == pytest.approx(tick * 0.15)  # ... goes with line i
+
+
+def test_selected_ticks_only(tmp_path):
+    episode = read_vpt(recording(tmp_path, 12, 12))
+    assert [level(f) for f in iter_frames(episode.frames, [9, 2, 5])] == [2, 5, 9]
+
+
+@pytest.mark.parametrize("n_frames", [10, 11, 13, 14])
+def test_small_differences_are_trimmed_from_the_end(tmp_path, n_frames):
+    episode = read_vpt(recording(tmp_path, 12, n_frames))
+    assert len(episode) == episode.frames.count == min(12, n_frames)
+    assert len(episode.warnings) == 1 and "trimmed" in episode.warnings[0]
+
+
+@pytest.mark.parametrize("n_frames", [9, 15])
+def test_large_differences_quarantine(tmp_path, n_frames):
+    with pytest.raises(RecordingError, match="cannot be paired"):
+        read_vpt(recording(tmp_path, 12, n_frames))
+
+
+def test_action_only_reading_ignores_the_video(tmp_path):
+    episode = read_vpt(recording(tmp_path, 12, 30), with_frames=False)
+    assert episode.frames is None and len(episode) == 12
+
+
+def test_video_at_another_rate_maps_by_time(tmp_path):
+    # 30 fps video, 20 Hz actions: tick t shows the frame on screen at t / 20 s.
+    episode = read_vpt(recording(tmp_path, 20, 30, fps=30))
+    assert len(episode) == 20
+    got = [level(f) for f in iter_frames(episode.frames)]
+    assert got == [int(t * 1.5) for t in range(20)]
+
+
+def test_real_gameplay_video_decodes(real):
+    video = real / "CraftJarvis__MineStudio" / "build_pillar_0.mp4"
+    assert probe(video) == (600, 30.0)
+
+
+def test_unreadable_video(tmp_path):
+    (tmp_path / "rec.mp4").write_bytes(b"not a video")
+    write_vpt(tmp_path / "rec.jsonl", [vpt_line()])
+    with pytest.raises(RecordingError, match="unreadable video"):
+        read_vpt(tmp_path / "rec.jsonl")
