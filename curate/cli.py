@@ -37,13 +37,11 @@ def synth(
     from curate.world.record import synthesize
 
     total = episodes * round(seconds * 20)
-    columns = (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=err, transient=True) as progress:
+    with Progress(*_columns(), console=err, transient=True) as progress:
         task = progress.add_task("recording frames", total=total)
         paths = synthesize(
             out, episodes=episodes, seconds=seconds, seed=seed,
-            progress=lambda n: progress.advance(task, n),
+            progress=lambda done: progress.update(task, completed=done),
         )  # fmt: skip
     err.print(f"wrote {len(paths)} recording(s) to {out}")
 
@@ -84,6 +82,57 @@ def label(
     partial = out.with_name(out.name + ".partial")
     rows.write_ndjson(partial)
     partial.replace(out)
+
+
+@app.command()
+def build(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file")],
+    out: Annotated[Path | None, typer.Option(help="Release folder [default: releases/NAME-VERSION]")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Episodes built in parallel")] = 1,
+    executor: Annotated[str, typer.Option(help="local")] = "local",
+    strict: Annotated[bool, typer.Option(help="Fail on the first quarantined recording")] = False,
+) -> None:
+    """Build the release a recipe declares: parquet configs, dataset card, meta/release.json."""
+    from curate.readers import RecordingError
+    from curate.release.build import build as run_build
+    from curate.release.recipe import RecipeError
+
+    with Progress(*_columns(), console=err, transient=True) as progress:
+        task = progress.add_task("building episodes", total=None)
+        try:
+            report = run_build(
+                recipe, out, workers=workers, executor=executor, strict=strict,
+                on_total=lambda n: progress.update(task, total=n),
+                on_episode=lambda r: progress.advance(task),
+            )  # fmt: skip
+        except (RecipeError, RecordingError) as exc:
+            raise fail(str(exc)) from None
+    meta = report.meta
+    if report.reused:
+        err.print(f"{report.folder} is already built with this fingerprint; nothing to do")
+    rows = ", ".join(f"{c} {sum(s.values())}" for c, s in meta.counts.items())
+    err.print(f"built {report.folder}: {rows} rows; {len(meta.quarantine)} quarantined, "
+              f"{len(meta.filtered)} filtered")  # fmt: skip
+    for q in meta.quarantine:
+        err.print(f"  quarantined {q.name}: {q.reason}", highlight=False)
+
+
+@app.command()
+def verify(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> None:
+    """Reload every config with datasets, check the card, counts and every file's hash."""
+    from curate.release.verify import verify as run_verify
+
+    problems = run_verify(folder)
+    for problem in problems:
+        err.print(f"[red]x[/] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    err.print(f"[green]ok[/] {folder}: every config loads, counts and hashes match")
+
+
+def _columns():
+    return (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn())  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -65,6 +65,25 @@ class Episode:
         return self.ticks.num_rows
 
 
+def resample(ticks: pa.Table, k: int) -> pa.Table:
+    """Every k-th tick standing for the k ticks from it (ACTION_SPACES.md section 2a): camera
+    deltas summed, a binary set if set in any of them, events joined, the rest of the kept tick."""
+    if k == 1:
+        return ticks
+    import polars as pl
+
+    frame = pl.from_arrow(ticks)
+    kept = frame.group_by((pl.col("tick") // k).alias("_group"), maintain_order=True).agg(
+        *(pl.col(name).max() for name in BINARY_ACTIONS),
+        pl.col("camera_pitch", "camera_yaw").sum(),
+        pl.col("events").list.explode(keep_nulls=False, empty_as_null=False),
+        pl.all().exclude(*BINARY_ACTIONS, "camera_pitch", "camera_yaw", "events").first(),
+    )
+    moved = (pl.col("camera_pitch") != 0) | (pl.col("camera_yaw") != 0)
+    kept = kept.with_columns(null=~(pl.max_horizontal(*BINARY_ACTIONS) > 0) & ~moved)
+    return kept.select(TICK_SCHEMA.names).to_arrow().cast(TICK_SCHEMA)
+
+
 def episode_rng(seed: int, episode_id: str) -> np.random.Generator:
     """The one source of randomness for per-episode choices: seeded by the recipe seed and the id,
     so a rebuild, on any executor and in any order, draws the same numbers."""

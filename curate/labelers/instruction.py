@@ -57,38 +57,14 @@ INSTRUCTION_TEMPLATES: dict[str, str] = {
 FALLBACK_TEMPLATE = "{family}: {noun}."  # the first letter of every instruction is capitalised
 
 # Last words of object names read as mass nouns (no article): "Mine dirt.", "Pick up cobblestone."
-MASS_NOUNS = frozenset(
-    [
-        "dirt",
-        "sand",
-        "sandstone",
-        "gravel",
-        "stone",
-        "cobblestone",
-        "clay",
-        "snow",
-        "grass",
-        "netherrack",
-        "glass",
-        "obsidian",
-        "coal",
-        "charcoal",
-        "redstone",
-        "gunpowder",
-        "sugar",
-        "leather",
-        "bread",
-        "wheat",
-        "beef",
-        "mutton",
-        "wool",
-        "terracotta",
-        "concrete",
-        "ice",
-        "lava",
-        "water",
-    ]
-)
+# fmt: off
+MASS_NOUNS = frozenset((
+    "dirt", "sand", "sandstone", "gravel", "stone", "cobblestone", "clay", "snow", "grass",
+    "netherrack", "glass", "obsidian", "coal", "charcoal", "redstone", "gunpowder", "sugar",
+    "leather", "bread", "wheat", "beef", "mutton", "wool", "terracotta", "concrete", "ice", "lava",
+    "water",
+))
+# fmt: on
 
 # Vowel letters that start with a consonant sound ("a unicorn", "a eucalyptus", "a one-way sign").
 _CONSONANT_SOUND_STARTS = ("uni", "use", "usu", "ura", "eu", "one")

@@ -6,9 +6,16 @@ the line, and the build quarantines that episode with the message as its reason.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from curate.episode import Episode
+
+
+def episode_id_of(path: Path) -> str:
+    """A recording's id: its file stem (VPT) or folder name (MineStudio), with characters outside
+    `A-Za-z0-9._-` replaced by `_`."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", path.name if path.is_dir() else path.stem)
 
 
 class RecordingError(ValueError):

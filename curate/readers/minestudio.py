@@ -10,7 +10,6 @@ recordings, an event sits on the tick whose action completed it and no recorded 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import msgspec
@@ -19,7 +18,7 @@ import pyarrow as pa
 
 from curate.contract import BINARY_ACTIONS, HOTBAR_ACTIONS
 from curate.episode import Episode, FrameRef
-from curate.readers import RecordingError
+from curate.readers import RecordingError, episode_id_of
 from curate.readers.stats import flatten_stats, stats_events
 
 FILES = ("action.jsonl", "info.jsonl", "episode.jsonl")
@@ -106,7 +105,7 @@ def read_minestudio(folder: Path | str) -> Episode:
         }
     )
     frames = FrameRef("minestudio", folder / "episode.jsonl", n)
-    return Episode(re.sub(r"[^A-Za-z0-9._-]", "_", folder.name), "minestudio", table, frames)
+    return Episode(episode_id_of(folder), "minestudio", table, frames)
 
 
 def _camera(folder: Path, action: dict, line: int) -> tuple[float, float]:

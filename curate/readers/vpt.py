@@ -9,7 +9,7 @@ operations over whole columns.
 from __future__ import annotations
 
 import gc
-import re
+import mmap
 from contextlib import contextmanager
 from itertools import chain
 from operator import attrgetter
@@ -29,7 +29,7 @@ from curate.contract import (
     SCREEN_HEIGHT,
 )
 from curate.episode import Episode
-from curate.readers import RecordingError
+from curate.readers import RecordingError, episode_id_of
 from curate.readers.stats import events_from_counts, stats_events
 
 
@@ -91,11 +91,6 @@ _ATTACK = _COLUMN["attack"]
 _HOTBAR1 = _COLUMN["hotbar.1"]
 
 
-def episode_id_of(path: Path) -> str:
-    """The recording's name with characters outside `A-Za-z0-9._-` replaced by `_`."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", path.stem)
-
-
 def _last_line(data: bytes) -> bytes:
     """The last non-blank line, found from the end without copying the rest of the file."""
     end = len(data)
@@ -128,30 +123,43 @@ def decode_lines(path: Path) -> tuple[list[_LineBase], pa.ListArray]:
     every counter the recording ever had) and decodes `stats` into a typed struct; when that does
     not hold, every line's stats are decoded as a dict.
     """
+    with _mapped(path) as data, _gc_paused():
+        return _decode_mapped(path, data)
+
+
+@contextmanager
+def _mapped(path: Path):
+    """The file's bytes, memory-mapped: the decoder reads the page cache without a copy."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            if f.seek(0, 2) == 0:
+                yield b""
+                return
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                yield data
     except OSError as exc:
         raise RecordingError(path, f"cannot read: {exc.strerror}") from exc
-    with _gc_paused():
-        try:
-            keys = list(
-                msgspec.json.decode(data.rstrip().rsplit(b"\n", 1)[-1], type=_LastStats).stats
-            )
-            lines = _typed_decoder(keys).decode_lines(data)
-            counts = np.fromiter(
-                chain.from_iterable(map(astuple, map(attrgetter("stats"), lines))),
-                np.int64, len(lines) * len(keys),
-            ).reshape(len(lines), len(keys))  # fmt: skip
-            return lines, events_from_counts(keys, counts)
-        except msgspec.DecodeError:
-            pass
-        try:
-            lines = _DECODER.decode_lines(data)
-            return lines, stats_events([line.stats for line in lines])
-        except msgspec.DecodeError:
-            pass
+
+
+def _decode_mapped(path: Path, data) -> tuple[list[_LineBase], pa.ListArray]:
+    """The typed fast path, else the dict path, else an error naming the first bad line."""
+    try:
+        keys = list(msgspec.json.decode(_last_line(data), type=_LastStats).stats)
+        lines = _typed_decoder(keys).decode_lines(data)
+        counts = np.fromiter(
+            chain.from_iterable(map(astuple, map(attrgetter("stats"), lines))),
+            np.int64, len(lines) * len(keys),
+        ).reshape(len(lines), len(keys))  # fmt: skip
+        return lines, events_from_counts(keys, counts)
+    except msgspec.DecodeError:
+        pass
+    try:
+        lines = _DECODER.decode_lines(data)
+        return lines, stats_events([line.stats for line in lines])
+    except msgspec.DecodeError:
+        pass
     # Both paths failed: find the first bad line so the error says which one to fix.
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    for number, raw in enumerate(data[:].split(b"\n"), start=1):
         if raw.strip():
             try:
                 _DECODER.decode(raw)

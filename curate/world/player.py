@@ -20,7 +20,7 @@ import numpy as np
 from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, MOUSE_BUTTON_TO_ACTION
 from curate.world.blocks import AIR, BLOCK_IDS, TOOL_FOR_BLOCK
 from curate.world.render import camera_basis
-from curate.world.sim import Sim
+from curate.world.sim import PLAY_AREA, Sim
 
 # Tasks and how often the player picks each when no task list is given.
 TASK_WEIGHTS: dict[str, float] = {
@@ -37,6 +37,7 @@ MINE_DISTANCE = 3.2  # from the eye to the block's centre: close enough to start
 KILL_DISTANCE = 2.2  # horizontal distance to a pig before clicking
 MAX_TURN = 25.0  # degrees per tick: a fast flick
 STUCK_TICKS = 40  # walking this long without getting half a block further: give up the target
+ROUTE_LIMIT = 4000  # cells a route search visits at most
 WHEEL_RIGHT = -1.0  # Minecraft: scrolling down selects the next slot to the right
 
 
@@ -73,7 +74,9 @@ def _wrap(angle: float) -> float:
 def angles_to(eye: np.ndarray, point: np.ndarray) -> tuple[float, float]:
     """Yaw and pitch (degrees, Minecraft's conventions) that look from eye at point."""
     d = np.asarray(point) - eye
-    return math.degrees(math.atan2(-d[0], d[2])), math.degrees(math.atan2(-d[1], math.hypot(d[0], d[2])))
+    return math.degrees(math.atan2(-d[0], d[2])), math.degrees(
+        math.atan2(-d[1], math.hypot(d[0], d[2]))
+    )
 
 
 class ScriptedPlayer:
@@ -146,9 +149,12 @@ class ScriptedPlayer:
 
     def _stroll(self, sim: Sim, ticks: int) -> Iterator[Input]:
         drift = float(self.rng.normal(0, 8))
+        self._trail.clear()
         for _ in range(ticks):
+            if self._stuck():
+                return
             dx = (drift + self.rng.normal(0, 3)) / 10
-            yield Input(dx=round(dx, 1), keys=self._walk_keys(sim))
+            yield Input(dx=round(dx, 1), keys=self._walk_keys(sim, None))
 
     def _select(self, sim: Sim, slot: int) -> Iterator[Input]:
         """Select a hotbar slot by its number key or by scrolling there, one notch a tick."""
@@ -176,36 +182,36 @@ class ScriptedPlayer:
             yield Input(dx=dx, dy=dy)
 
     def _mine(self, sim: Sim, block: int) -> Iterator[Input]:
-        """Pick the nearest exposed block of a type, take the right tool, walk up and hold attack."""
+        """Pick the nearest open block of a type, take the right tool, walk up and hold attack."""
         target = self._find_block(sim, block)
         if target is None:
+            return
+        centre = np.array(target) + 0.5
+        path = route(sim.voxels, sim.player.pos, centre, MINE_DISTANCE - 1.0)
+        if path is None:
             return
         tool = TOOL_FOR_BLOCK.get(block)
         if tool is not None:
             yield from self._select(sim, sim.hotbar_items().index(tool))
-        centre = np.array(target) + 0.5
-
-        def aim() -> np.ndarray:
-            return _face_point(sim.voxels, target, sim.player.eye)
-
-        self._start_turn(sim, aim())
+        self._start_turn(sim, _face_point(sim.voxels, target, sim.player.eye))
         self._trail.clear()
         for _ in range(400):
             if sim.voxels[target] != block:
                 break
             if self._stuck():
                 return
-            dx, dy, error = self._mouse_toward(sim, aim())
+            if path and np.linalg.norm(centre - sim.player.eye) > MINE_DISTANCE:
+                yield self._follow(sim, path, centre)
+                continue
+            dx, dy, error = self._mouse_toward(sim, _face_point(sim.voxels, target, sim.player.eye))
             hit = sim.pick(sim.boxes())
-            distance = float(np.linalg.norm(centre - sim.player.eye))
-            if distance > MINE_DISTANCE:
-                yield Input(dx=dx, dy=dy, keys=self._walk_keys(sim))
-            elif hit is not None and hit.block == target:
+            if hit is not None and hit.block is not None and (hit.block == target or error < 3):
+                # on the target, or aimed at it through a block in the way: dig
                 yield Input(dx=dx, dy=dy, buttons=frozenset({0}))
             else:
                 yield Input(dx=dx, dy=dy)
         else:
-            return  # gave up: unreachable or hidden
+            return  # gave up: out of reach or hidden
         for _ in range(int(self.rng.integers(0, 3))):  # people release the button a bit late
             yield Input(buttons=frozenset({0}))
 
@@ -218,10 +224,22 @@ class ScriptedPlayer:
         yield from self._select(sim, sim.hotbar_items().index("wooden_sword"))
         self._start_turn(sim, pig.centre)
         self._trail.clear()
+        path, goal = [], pig.pos.copy()
         click, press, length = 0, 0, 0  # ticks into a click; pressed ticks; whole click
         for _ in range(600):
             if pig not in sim.mobs or self._stuck():
                 return
+            far = _horizontal(pig.pos - sim.player.pos) > KILL_DISTANCE
+            if far and (not path or _horizontal(pig.pos - goal) > 1.5):
+                path, goal = (
+                    route(sim.voxels, sim.player.pos, pig.pos, KILL_DISTANCE - 0.5),
+                    pig.pos.copy(),
+                )
+                if path is None:
+                    return
+            if far and path and _horizontal(pig.pos - sim.player.pos) > 4:
+                yield self._follow(sim, path, pig.centre)
+                continue
             dx, dy, _ = self._mouse_toward(sim, pig.centre)
             hit = sim.pick(sim.boxes())
             if click == 0 and hit is not None and hit.owner == pig.id:
@@ -230,11 +248,10 @@ class ScriptedPlayer:
                 click += 1
             if click == length:
                 click, length = 0, 0
-            far = _horizontal(pig.pos - sim.player.pos) > KILL_DISTANCE
             yield Input(
                 dx=dx,
                 dy=dy,
-                keys=self._walk_keys(sim) if far else frozenset(),
+                keys=self._walk_keys(sim, path) if far else frozenset(),
                 buttons=frozenset({0}) if 0 < click <= press else frozenset(),
             )
 
@@ -244,16 +261,36 @@ class ScriptedPlayer:
         if not drops:
             return
         drop = min(drops, key=lambda d: _horizontal(d.pos - sim.player.pos))
+        path = route(sim.voxels, sim.player.pos, drop.pos, 0.8)
+        if path is None:
+            return
         self._start_turn(sim, drop.centre)
         self._trail.clear()
         for _ in range(100):
             if drop not in sim.drops or self._stuck():
                 return
-            dx, dy, _ = self._mouse_toward(sim, drop.centre)
-            near = _horizontal(drop.pos - sim.player.pos) < 0.4
-            yield Input(dx=dx, dy=dy, keys=frozenset() if near else self._walk_keys(sim))
+            if path:
+                yield self._follow(sim, path, drop.centre)
+            else:
+                dx, dy, _ = self._mouse_toward(sim, drop.centre)
+                yield Input(dx=dx, dy=dy)
 
     # --- mouse and legs ---
+
+    def _follow(self, sim: Sim, path: list[np.ndarray], target: np.ndarray) -> Input:
+        """One tick of walking along a route: face the next cell, looking ahead at the target's
+        height; drop cells once reached."""
+        p = sim.player
+        while path and _horizontal(path[0] - p.pos) < 0.35:
+            path.pop(0)
+        if not path:
+            return Input()
+        heading = path[0] - p.pos
+        heading[1] = 0.0
+        look = p.eye + 4 * heading / max(np.linalg.norm(heading), 1e-6)
+        look[1] = p.eye[1] + 0.5 * (target[1] - p.eye[1])
+        dx, dy, _ = self._mouse_toward(sim, look)
+        return Input(dx=dx, dy=dy, keys=self._walk_keys(sim, path))
 
     def _start_turn(self, sim: Sim, point: np.ndarray) -> None:
         """A new target: pick this turn's speed and, on wide turns, an overshoot to correct."""
@@ -284,14 +321,15 @@ class ScriptedPlayer:
         turn_pitch = max(-MAX_TURN, min(MAX_TURN, ap * gain)) + self.rng.normal(0, 0.1)
         return round(turn_yaw / CAMERA_SCALE, 1), round(turn_pitch / CAMERA_SCALE, 1), error
 
-    def _walk_keys(self, sim: Sim) -> frozenset[str]:
-        """Forward, plus jump when a block stands in the way at the feet."""
+    def _walk_keys(self, sim: Sim, path: list[np.ndarray] | None) -> frozenset[str]:
+        """Forward, plus jump when the route climbs or a block stands in the way at the feet."""
         p = sim.player
         self._trail.append(p.pos.copy())
         fwd = camera_basis(p.yaw, 0.0)[0]
         ahead = p.pos + 0.7 * fwd
         x, y, z = int(math.floor(ahead[0])), int(math.floor(p.pos[1])), int(math.floor(ahead[2]))
-        if sim.voxels[x, y, z] != AIR and p.on_ground:
+        climb = bool(path) and path[0][1] > p.pos[1] + 0.5 and _horizontal(path[0] - p.pos) < 1.2
+        if p.on_ground and (climb or sim.voxels[x, y, z] != AIR):
             return frozenset({"forward", "jump"})
         return frozenset({"forward"})
 
@@ -345,3 +383,56 @@ def _face_point(vox: np.ndarray, block: tuple[int, int, int], eye: np.ndarray) -
                 best, best_facing = centre + 0.45 * normal, facing
     return best
 
+
+def _standing(vox: np.ndarray, x: int, z: int, y: int, climb: bool) -> int | None:
+    """Where the feet rest in column (x, z) coming from height y: one block up (if there is head
+    room to jump), level, or a drop of up to three; None if no such spot has room to stand."""
+    for ny in (y + 1, y, y - 1, y - 2, y - 3) if climb else (y, y - 1, y - 2, y - 3):
+        if (
+            1 <= ny < vox.shape[1] - 2
+            and vox[x, ny - 1, z]
+            and not vox[x, ny, z]
+            and not vox[x, ny + 1, z]
+        ):
+            return ny
+    return None
+
+
+def route(
+    vox: np.ndarray, start: np.ndarray, goal: np.ndarray, near: float
+) -> list[np.ndarray] | None:
+    """Feet positions at cell centres leading from start to within `near` blocks (horizontally)
+    of goal: a breadth-first search over the cells a player can stand in, 8 ways, diagonals only
+    where both sides are open. [] when already near; None when there is no way."""
+    lo, hi = PLAY_AREA
+    first = (int(start[0]), int(math.floor(start[1] + 0.01)), int(start[2]))
+    previous: dict[tuple[int, int, int], tuple[int, int, int] | None] = {first: None}
+    queue = deque([first])
+    while queue and len(previous) < ROUTE_LIMIT:
+        cell = queue.popleft()
+        x, y, z = cell
+        if math.hypot(x + 0.5 - goal[0], z + 0.5 - goal[2]) <= near:
+            path = []
+            while previous[cell] is not None:
+                path.append(np.array([cell[0] + 0.5, cell[1], cell[2] + 0.5]))
+                cell = previous[cell]
+            return path[::-1]
+        climb = not vox[x, y + 2, z]
+        for dx, dz in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)):
+            nx, nz = x + dx, z + dz
+            if not (lo <= nx < hi and lo <= nz < hi):
+                continue
+            ny = _standing(vox, nx, nz, y, climb)
+            if ny is None or (nx, ny, nz) in previous:
+                continue
+            if (
+                dx
+                and dz
+                and not (
+                    _standing(vox, x + dx, z, y, climb) == ny == _standing(vox, x, z + dz, y, climb)
+                )
+            ):
+                continue
+            previous[(nx, ny, nz)] = cell
+            queue.append((nx, ny, nz))
+    return None

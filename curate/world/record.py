@@ -74,7 +74,9 @@ def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
             for dy in range(2):
                 for dx in range(2):
                     r, g, b = rgb[y + dy, x + dx, 0], rgb[y + dy, x + dx, 1], rgb[y + dy, x + dx, 2]
-                    out[y + dy, x + dx] = round(16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0)
+                    out[y + dy, x + dx] = round(
+                        16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0
+                    )
                     su += -37.797 * r - 74.203 * g + 112.0 * b
                     sv += 112.0 * r - 93.786 * g - 18.214 * b
             k = (y // 2) * (w // 2) + x // 2  # index in the (h/2) x (w/2) chroma plane
@@ -172,7 +174,9 @@ def _target_pixel(
     px, py = project(centre, view.eye, view.yaw, view.pitch)
     if not (0 <= px < FRAME_WIDTH and 0 <= py < FRAME_HEIGHT):
         return None
-    hit = cast(voxels, view.boxes, view.eye, centre - view.eye, np.linalg.norm(centre - view.eye) + 1)
+    hit = cast(
+        voxels, view.boxes, view.eye, centre - view.eye, np.linalg.norm(centre - view.eye) + 1
+    )
     seen = hit is not None and (hit.block == block if block is not None else hit.owner == owner)
     return [round(px, 3), round(py, 3)] if seen else None
 
@@ -222,7 +226,9 @@ def record_episode(
     return Recording(episode_id, mp4, jsonl, truth, actions)
 
 
-def _truth(views: list[_View], worlds: list[np.ndarray], events: list[tuple[int, Interaction]]) -> dict:
+def _truth(
+    views: list[_View], worlds: list[np.ndarray], events: list[tuple[int, Interaction]]
+) -> dict:
     """truth.json: targets, events, and per tick the next event's target and its pixel."""
     targets: dict[str, dict[str, str]] = {}
     listed, located = [], []
@@ -271,5 +277,7 @@ def synthesize(
     for k in range(episodes):
         done_before = k * ticks
         report = None if progress is None else (lambda n, d=done_before: progress(d + n))
-        paths.append(record_episode(out, f"synth-{seed}-{k:03d}", ticks, (seed, k), progress=report).jsonl)
+        paths.append(
+            record_episode(out, f"synth-{seed}-{k:03d}", ticks, (seed, k), progress=report).jsonl
+        )
     return paths

@@ -194,9 +194,9 @@ def _render_voxels(vox, tex, cam, mine, stage, cracks, rgb, depth):
             tu = min(int(u * TEXTURE_SIZE), TEXTURE_SIZE - 1)
             tv = min(int(v * TEXTURE_SIZE), TEXTURE_SIZE - 1)
             shade = _face_shade(axis, dy if axis == 1 else 0.0)
-            if stage >= 0 and ix == mine[0] and iy == mine[1] and iz == mine[2]:
-                if cracks[stage, tv, tu]:
-                    shade *= 0.35
+            cracked = stage >= 0 and ix == mine[0] and iy == mine[1] and iz == mine[2]
+            if cracked and cracks[stage, tv, tu]:
+                shade *= 0.35
             for k in range(3):
                 colour[k] = tex[block, kind, tv, tu, k] * shade
             _fog(rgb, r, c, colour, t)

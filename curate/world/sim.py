@@ -167,7 +167,10 @@ def generate_terrain(rng: np.random.Generator) -> np.ndarray:
     lo, hi = int(PLAY_AREA[0]) - 8, int(PLAY_AREA[1]) + 8
     for _ in range(70):
         x, z = rng.integers(lo, hi, 2)
-        if vox[x, height[x, z], z] == GRASS and not (vox[x - 2 : x + 3, :, z - 2 : z + 3] == OAK_LOG).any():
+        if (
+            vox[x, height[x, z], z] == GRASS
+            and not (vox[x - 2 : x + 3, :, z - 2 : z + 3] == OAK_LOG).any()
+        ):
             _grow_tree(vox, x, height[x, z] + 1, z, int(rng.integers(4, 6)))
     for _ in range(4):
         x, z = rng.integers(int(PLAY_AREA[0]), int(PLAY_AREA[1]), 2)
@@ -177,7 +180,7 @@ def generate_terrain(rng: np.random.Generator) -> np.ndarray:
 
 
 def _grow_tree(vox: np.ndarray, x: int, y: int, z: int, trunk: int) -> None:
-    """An oak: a trunk and two wide layers of leaves with a narrow crown, as Minecraft grows them."""
+    """An oak as Minecraft grows one: a trunk, two wide layers of leaves, a narrow crown."""
     top = y + trunk
     for dy, r in ((-2, 2), (-1, 2), (0, 1), (1, 1)):
         layer = vox[x - r : x + r + 1, top + dy, z - r : z + r + 1]
@@ -198,7 +201,9 @@ def _solid(vox: np.ndarray, x: int, y: int, z: int) -> bool:
     return y < ny and vox[x, y, z] != AIR
 
 
-def collides(vox: np.ndarray, pos: np.ndarray, half: float = HALF_WIDTH, height: float = HEIGHT) -> bool:
+def collides(
+    vox: np.ndarray, pos: np.ndarray, half: float = HALF_WIDTH, height: float = HEIGHT
+) -> bool:
     """Whether an upright box standing at `pos` (feet) overlaps a solid block."""
     x0, x1 = math.floor(pos[0] - half), math.floor(pos[0] + half - 1e-9)
     y0, y1 = math.floor(pos[1]), math.floor(pos[1] + height - 1e-9)
@@ -214,7 +219,9 @@ def collides(vox: np.ndarray, pos: np.ndarray, half: float = HALF_WIDTH, height:
 class Sim:
     """The gameplay world: voxels, the player, mobs, dropped items, cumulative stats."""
 
-    def __init__(self, voxels: np.ndarray, player: Player, mobs: list[Mob], rng: np.random.Generator):
+    def __init__(
+        self, voxels: np.ndarray, player: Player, mobs: list[Mob], rng: np.random.Generator
+    ):
         self.voxels = voxels
         self.player = player
         self.mobs = mobs
@@ -241,7 +248,14 @@ class Sim:
             mx, mz = rng.uniform(x - 14, x + 14), rng.uniform(z - 14, z + 14)
             my = surface_y(vox, mx, mz)
             if vox[int(mx), my - 1, int(mz)] in (GRASS, DIRT) and math.hypot(mx - x, mz - z) > 4:
-                mobs.append(Mob(len(mobs) + 1, "pig", np.array([mx, float(my), mz]), float(rng.uniform(0, 360))))
+                mobs.append(
+                    Mob(
+                        len(mobs) + 1,
+                        "pig",
+                        np.array([mx, float(my), mz]),
+                        float(rng.uniform(0, 360)),
+                    )
+                )
         return Sim(vox, player, mobs, rng)
 
     # --- what the player sees ---
@@ -258,7 +272,9 @@ class Sim:
                 owner.append(mob.id)
         for drop in self.drops:
             angle = drop.age * 0.1  # items spin slowly, as in Minecraft
-            geom.append([*drop.centre, DROP_HALF, DROP_HALF, DROP_HALF, math.cos(angle), math.sin(angle)])
+            geom.append(
+                [*drop.centre, DROP_HALF, DROP_HALF, DROP_HALF, math.cos(angle), math.sin(angle)]
+            )
             colour.append(ITEM_COLOURS[drop.item])
             owner.append(drop.id)
         if not geom:
@@ -420,7 +436,9 @@ class Sim:
             yaw = math.radians(mob.yaw)
             step += speed * np.array([-math.sin(yaw), 0.0, math.cos(yaw)])
         target = mob.pos + step
-        inside = PLAY_AREA[0] <= target[0] <= PLAY_AREA[1] and PLAY_AREA[0] <= target[2] <= PLAY_AREA[1]
+        inside = (
+            PLAY_AREA[0] <= target[0] <= PLAY_AREA[1] and PLAY_AREA[0] <= target[2] <= PLAY_AREA[1]
+        )
         box = dict(half=0.45, height=0.9)
         if inside and not collides(self.voxels, target, **box):
             mob.pos = target

@@ -140,7 +140,7 @@ def test_empty_episode():
 def test_synthetic_segments_end_at_the_truth_events(tmp_path):
     record = pytest.importorskip("curate.world.record")
     vpt = pytest.importorskip("curate.readers.vpt")
-    record.synthesize(tmp_path, episodes=2, seconds=30, seed=3)
+    record.synthesize(tmp_path, episodes=1, seconds=30, seed=3)
     truths = sorted(tmp_path.rglob("*.truth.json"))
     assert truths
     expected = matched = 0

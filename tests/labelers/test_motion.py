@@ -446,7 +446,7 @@ def expected_phrases(line: dict) -> list[str]:
 def test_synthetic_recording_agrees_with_the_scripted_player(tmp_path):
     record = pytest.importorskip("curate.world.record")
     vpt = pytest.importorskip("curate.readers.vpt")
-    record.synthesize(tmp_path, episodes=2, seconds=20, seed=7)
+    record.synthesize(tmp_path, episodes=1, seconds=20, seed=7)
     jsonls = sorted(tmp_path.rglob("*.jsonl"))
     assert jsonls
     checked = agreed = 0

@@ -124,6 +124,15 @@ def test_events_are_positive_stats_deltas(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("last", [{"a": 5, "b": 1, "c": 9}, {"a": 5, "c": 9.0}, {"a": 5}])
+def test_typed_and_dict_stats_paths_agree(tmp_path, last):
+    # The fast path needs every counter on the last line and integer counts; the others fall back.
+    stats = [{"a": 1}, {"a": 2, "b": 1}, {"a": 2, "b": 1, "c": 9}, last]
+    rows = actions(write_vpt(tmp_path / "s.jsonl", [vpt_line(stats=s) for s in stats]))
+    assert [r["events"] for r in rows][:3] == [[], ["a", "b"], ["c"]]
+    assert rows[3]["events"] == ["a"]
+
+
 def test_missing_optional_fields_are_accepted(tmp_path):
     path = tmp_path / "old.jsonl"
     path.write_text('{"mouse": {"dx": 10}, "keyboard": {"keys": ["key.keyboard.w"]}}\n{}\n')

@@ -1,0 +1,117 @@
+"""SFT rows in TRL's vision chat format: `messages` with text/image parts, `images` as JPEG.
+
+A row is one kept tick (every `stride`-th tick, its action aggregated over the stride). With
+history h, the row shows the h kept ticks before it as earlier turns, whose assistant turns keep
+only their `Action:` part (ACTION_SPACES.md section 7); the last assistant turn is the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from datasets import Features, Image, List, Value
+
+from curate.formats.prompts import first_user_text
+
+FEATURES = Features(
+    {
+        "episode_id": Value("string"),
+        "tick": Value("int32"),
+        "source": Value("string"),
+        "instruction": Value("string"),
+        "messages": List(
+            {"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})}
+        ),
+        "images": List(Image()),
+    }
+)
+SCHEMA = FEATURES.arrow_schema
+
+SFT_CONFIGS = ("text_action", "motion_action", "grounding_action", "motion_coa", "grounding_coa")
+MIXTURE_FORMS = ("text_action", "motion_coa", "grounding_coa")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a kept tick contributes: its labels in every form, by name."""
+
+    tick: int
+    action: str
+    motion: str | None
+    grounding: str | None
+    instruction: str | None
+
+
+def target(form: str, turn: Turn) -> str:
+    """The assistant text of `form` for one kept tick (CoA: abstract line, `\\n, `, action)."""
+    parts = {
+        "text_action": [turn.action],
+        "motion_action": [turn.motion],
+        "grounding_action": [turn.grounding],
+        "motion_coa": [turn.motion, turn.action],
+        "grounding_coa": [turn.grounding, turn.action],
+    }[form]
+    if any(p is None for p in parts):
+        raise ValueError(f"{form} needs labels this build did not make")
+    return "\n, ".join(parts)
+
+
+def _text(text: str) -> dict:
+    return {"type": "text", "text": text}
+
+
+IMAGE_PART = {"type": "image", "text": None}
+
+
+def messages(form: str, turns: Sequence[Turn]) -> list[dict]:
+    """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick."""
+    *history, last = turns
+    out = [{"role": "user", "content": [_text(first_user_text(form, last.instruction)), IMAGE_PART]}]
+    for turn in history:
+        out.append({"role": "assistant", "content": [_text(turn.action)]})
+        out.append({"role": "user", "content": [IMAGE_PART]})
+    out.append({"role": "assistant", "content": [_text(target(form, last))]})
+    return out
+
+
+def chat_table(
+    config: str,
+    turns: Sequence[Turn],
+    rows: Sequence[int],
+    jpeg: Mapping[int, bytes],
+    *,
+    episode_id: str,
+    source: str,
+    history: int,
+    forms: Sequence[str] | None = None,
+) -> pa.Table:
+    """The rows of one SFT config for one episode.
+
+    `rows` index into `turns` (the kept ticks that survived filtering); `forms` gives each row's
+    form for the All-in-One mixture, else every row uses `config`.
+    """
+    records = []
+    for n, i in enumerate(rows):
+        window = turns[max(0, i - history) : i + 1]
+        form = forms[n] if forms is not None else config
+        records.append(
+            {
+                "episode_id": episode_id,
+                "tick": turns[i].tick,
+                "source": source,
+                "instruction": turns[i].instruction,
+                "messages": messages(form, window),
+                "images": [{"bytes": jpeg[t.tick], "path": None} for t in window],
+            }
+        )
+    return pa.Table.from_pylist(records, schema=SCHEMA)
+
+
+def mixture_forms(n: int, weights: Mapping[str, float], rng: np.random.Generator) -> list[str]:
+    """The form of each All-in-One row, drawn by the recipe's weights."""
+    forms = [f for f in MIXTURE_FORMS if weights.get(f, 0) > 0]
+    p = np.array([weights[f] for f in forms], np.float64)
+    return [forms[i] for i in rng.choice(len(forms), size=n, p=p / p.sum())]

@@ -1,0 +1,249 @@
+"""`curate build`: a recipe in, a release folder out.
+
+    recipe -> recordings (named, hashed) -> per-episode step on an executor -> shards -> card, meta
+
+The folder is written aside (`<out>.partial`) and renamed when complete, so a release folder
+never exists half-written; the staging folder keeps each finished episode's parts and marker, so
+a build interrupted for any reason resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from curate.formats.chat import SCHEMA as CHAT_SCHEMA
+from curate.labelers import REGISTRY, labeler_class
+from curate.readers import RecordingError, episode_id_of
+from curate.readers.sources import Recording, folder_recordings, synth_recordings
+from curate.release import card
+from curate.release.meta import (
+    SPLITS,
+    Excluded,
+    Input,
+    ReleaseMeta,
+    content_hash,
+    fingerprint,
+    sha256_file,
+)
+from curate.release.recipe import (
+    FolderSource,
+    IndexSource,
+    Recipe,
+    RecipeError,
+    SynthSource,
+    load_recipe,
+    resolve_source,
+)
+from curate.release.step import TICK_LABELS, EpisodeTask, build_episode
+
+FINGERPRINT_FILE = "FINGERPRINT"
+
+
+@dataclass
+class BuildReport:
+    folder: Path
+    meta: ReleaseMeta
+    reused: bool = False  # the release already existed with this fingerprint
+
+
+def needed_spaces(recipe: Recipe) -> set[str]:
+    """The labelers the recipe's configs need."""
+    spaces = set(TICK_LABELS)
+    grounding = {"grounding_action", "grounding_coa"} & set(recipe.configs)
+    if grounding or ("all_in_one" in recipe.configs and recipe.mixture.get("grounding_coa", 0) > 0):
+        spaces.add("grounding")
+    return spaces
+
+
+def check_labelers(recipe: Recipe) -> dict[str, str]:
+    """Labeler versions, or a RecipeError that names the config and the missing labeler."""
+    versions = {}
+    for space in sorted(needed_spaces(recipe)):
+        try:
+            versions[space] = labeler_class(space).version
+        except (KeyError, ImportError, AttributeError):
+            users = [c for c in recipe.configs if c.startswith(space)] or ["all_in_one"]
+            raise RecipeError(
+                f"config {', '.join(users)} needs the {space} labeler, which this curate does not "
+                f"have yet (it has: {', '.join(REGISTRY)}); remove {', '.join(users)} from "
+                f"`configs` (for all_in_one, set `mixture: {{grounding_coa: 0}}`)"
+            ) from None
+    return versions
+
+
+def recordings(recipe: Recipe, base: Path, progress: Callable[[int], None] | None = None) -> list[Recording]:
+    """Every recording the recipe's sources hold, generating or downloading as they declare."""
+    found: list[Recording] = []
+    for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
+        if isinstance(source, SynthSource):
+            found += synth_recordings(source.cache, source.episodes, source.seconds, source.seed, progress)
+        elif isinstance(source, FolderSource):
+            found += folder_recordings(source.format, source.path, f"{source.format}{i}")
+        elif isinstance(source, IndexSource):
+            from curate.readers.download import index_recordings
+
+            found += index_recordings(source)
+    names = [r.name for r in found]
+    if len(set(names)) != len(names):
+        raise RecipeError("two sources hold recordings of the same name; give each its own folder")
+    return sorted(found, key=lambda r: r.name)
+
+
+def split_of(episode_id: str, validation: float) -> str:
+    """`validation` for a stable share of episode ids (a hash, so adding sources moves none)."""
+    h = int.from_bytes(hashlib.sha256(episode_id.encode()).digest()[:8], "big") / 2**64
+    return "validation" if h < validation else "train"
+
+
+def build(
+    recipe_path: Path | str,
+    out: Path | str | None = None,
+    *,
+    workers: int = 1,
+    executor: str = "local",
+    strict: bool = False,
+    on_episode: Callable[[dict], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> BuildReport:
+    """Build the release a recipe declares; see the module docstring for the flow."""
+    recipe_path = Path(recipe_path)
+    recipe = load_recipe(recipe_path)
+    labelers = check_labelers(recipe)
+    out = Path(out) if out is not None else Path("releases") / f"{recipe.name}-{recipe.version}"
+    found = recordings(recipe, recipe_path.parent)
+    if not found:
+        raise RecipeError(f"{recipe_path}: the sources hold no recording")
+    inputs = [Input(name=r.name, format=r.format, sha256=r.sha256) for r in found]
+    asked = fingerprint(recipe.normalised(), labelers, inputs)
+
+    if out.exists():
+        existing = ReleaseMeta.read(out)
+        if existing.fingerprint == asked:
+            return BuildReport(out, existing, reused=True)
+        raise RecipeError(
+            f"{out} holds another build (fingerprint {existing.fingerprint[:12]}); remove it, or "
+            "build to another --out, or bump `version`"
+        )
+    staging = out.with_name(out.name + ".partial")
+    if staging.exists() and _read(staging / FINGERPRINT_FILE) != asked:
+        shutil.rmtree(staging)  # an interrupted build of something else: nothing to resume
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / FINGERPRINT_FILE).write_text(asked)
+
+    tasks = [
+        EpisodeTask(r.name, r.path, split_of(episode_id_of(r.path), recipe.validation),
+                    staging / "work" / hashlib.sha256(r.name.encode()).hexdigest()[:16], recipe)
+        for r in found
+    ]  # fmt: skip
+    if on_total:
+        on_total(len(tasks))
+    results = _executor(executor)(build_episode, tasks, workers=workers, on_done=on_episode)
+    results = _deduplicate(results)
+    problems = [r for r in results if r["status"] == "quarantined"]
+    if strict and problems:
+        raise RecordingError(problems[0]["name"], f"--strict: {problems[0]['reason']}")
+    built = [r for r in results if r["status"] == "built"]
+    if not built:
+        raise RecipeError(f"no episode was built: {len(problems)} quarantined, "
+                          f"{len(results) - len(problems)} filtered; see their reasons with --strict")  # fmt: skip
+
+    meta = _write_release(staging, recipe, labelers, inputs, asked, tasks, results)
+    shutil.rmtree(staging / "work")
+    (staging / FINGERPRINT_FILE).unlink()
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    return BuildReport(out, meta)
+
+
+def _write_release(staging, recipe, labelers, inputs, asked, tasks, results) -> ReleaseMeta:
+    built = sorted((r for r in results if r["status"] == "built"), key=lambda r: r["episode_id"])
+    work = {t.name: t.work for t in tasks}
+    files: dict[str, str] = {}
+    counts: dict[str, dict[str, int]] = {}
+    from curate.release.writer import write_config
+
+    for config in recipe.configs:
+        parts = {s: [work[r["name"]] / f"{config}.parquet" for r in built if r["split"] == s]
+                 for s in SPLITS}  # fmt: skip
+        schema = CHAT_SCHEMA if config != "ticks" else pq.read_schema(next(p for ps in parts.values() for p in ps))
+        written = write_config(staging, config, parts, schema)
+        counts[config] = {s: sum(r["rows"][config] for r in built if r["split"] == s) for s in SPLITS}
+        for paths in written.values():
+            files.update({p: sha256_file(staging / p) for p in paths})
+
+    meta = ReleaseMeta(
+        name=recipe.name, version=recipe.version, fingerprint=asked, content_hash=content_hash(files),
+        curate_version=package_version("curate"), recipe=recipe.normalised(), labelers=labelers,
+        inputs=inputs, episodes={s: [r["episode_id"] for r in built if r["split"] == s] for s in SPLITS},
+        counts=counts,
+        quarantine=[Excluded(name=r["name"], reason=r["reason"]) for r in results if r["status"] == "quarantined"],
+        filtered=[Excluded(name=r["name"], reason=r["reason"]) for r in results if r["status"] == "filtered"],
+        files={},
+    )  # fmt: skip
+    stats = _sum_stats([r["stats"] for r in built], sum(r["ticks"] for r in built))
+    plots = card.plot_stats(stats, staging)
+    header = card.add_features(card.front_matter(meta), staging)
+    examples = _examples(staging, counts)
+    (staging / "README.md").write_text(card.render(meta, header, plots, examples))
+    for rel in [*plots, "README.md"]:
+        files[rel] = sha256_file(staging / rel)
+    meta = meta.model_copy(update={"files": dict(sorted(files.items()))})
+    meta.write(staging)
+    return meta
+
+
+def _sum_stats(stats: list[dict], ticks: int) -> dict:
+    total: dict = {"ticks": ticks}
+    for one in stats:
+        for space, counts in one.items():
+            into = total.setdefault(space, {})
+            for key, n in counts.items():
+                into[key] = into.get(key, 0) + n
+    return total
+
+
+def _examples(folder: Path, counts: dict[str, dict[str, int]]) -> dict[str, str]:
+    """An answer of each SFT config (the first one that does something), to show a row's form."""
+    examples = {}
+    for config in counts:
+        if config == "ticks" or not counts[config]["train"]:
+            continue
+        first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]
+        rows = pq.read_table(first, columns=["messages"]).slice(0, 200).to_pylist()
+        answers = [row["messages"][-1]["content"][0]["text"] for row in rows]
+        idle = ("no_op", "Action: move(0, 0) and press()")
+        examples[config] = next((a for a in answers if not any(i in a for i in idle)), answers[0])
+    return examples
+
+
+def _deduplicate(results: list[dict]) -> list[dict]:
+    """Two recordings with one episode id: the later name is quarantined, the first is kept."""
+    seen: set[str] = set()
+    out = []
+    for r in sorted(results, key=lambda r: r["name"]):
+        eid = r.get("episode_id")
+        if r["status"] == "built" and eid in seen:
+            r = {**r, "status": "quarantined", "reason": f"duplicate episode id {eid}"}
+        seen.add(eid)
+        out.append(r)
+    return out
+
+
+def _executor(name: str):
+    if name == "local":
+        from curate.executors.local import run_local
+
+        return run_local
+    raise RecipeError(f"unknown executor {name!r}; this curate has: local")
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text() if path.exists() else None

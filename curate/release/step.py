@@ -1,0 +1,182 @@
+"""The per-episode step of a build: read, filter, label, format, write the episode's parts.
+
+It runs in worker processes (local or Ray), so its input is a small picklable `EpisodeTask` and
+its output a JSON-able result; the rows themselves go to parquet parts in the task's folder.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import Features
+
+from curate.contract import BINARY_ACTIONS
+from curate.episode import Episode, episode_rng, resample
+from curate.formats.chat import SFT_CONFIGS, Turn, chat_table, mixture_forms
+from curate.formats.images import draw_cursor, to_jpeg
+from curate.labelers import labeler_class
+from curate.readers import RecordingError, read_episode
+from curate.readers.video import iter_frames
+from curate.release.recipe import Recipe
+
+# The label columns the `ticks` config keeps of each labeler (motion's per-slot columns are
+# parts of `motion_text`; instruction's per-tick event list repeats `events`).
+TICK_LABELS = {
+    "vpt": ("vpt_buttons", "vpt_camera"),
+    "text": ("text_action",),
+    "motion": ("motion_text",),
+    "instruction": ("instruction_text", "instruction_event", "instruction_segment"),
+}
+
+
+@dataclass(frozen=True)
+class EpisodeTask:
+    """One recording to build, and where its parts go."""
+
+    name: str  # the recording's relative name
+    path: Path
+    split: str
+    work: Path
+    recipe: Recipe
+
+
+def labeler(space: str, recipe: Recipe):
+    """The labeler of `space` with the recipe's parameters (motion ties use the recipe seed)."""
+    params = dict(getattr(recipe.labelers, space))
+    if space == "motion":
+        params.setdefault("seed", recipe.seed)
+    return labeler_class(space)(**params)
+
+
+def build_episode(task: EpisodeTask) -> dict:
+    """Build one episode's parts; a bad recording comes back quarantined with its reason."""
+    result = {"name": task.name, "split": task.split, "rows": {}}
+    recipe = task.recipe
+    try:
+        sft = [c for c in recipe.configs if c != "ticks"]
+        episode = read_episode(task.path, with_frames=bool(sft))
+        result.update(episode_id=episode.episode_id, ticks=len(episode))
+        reason = filter_reason(episode, recipe)
+        if reason:
+            return {**result, "status": "filtered", "reason": reason}
+        if sft and episode.frames is None:
+            raise RecordingError(task.path, "no video beside the recording; image configs need it")
+        task.work.mkdir(parents=True, exist_ok=True)
+        full = full_labels(episode, recipe)
+        result["stats"] = label_stats(full)
+        tables = {}
+        if "ticks" in recipe.configs:
+            tables["ticks"] = ticks_table(episode, full)
+        if sft:
+            tables.update(sft_tables(episode, recipe, sft))
+        for config, table in tables.items():
+            pq.write_table(table, task.work / f"{config}.parquet", compression="zstd")
+            result["rows"][config] = table.num_rows
+        return {**result, "status": "built"}
+    except RecordingError as exc:
+        return {**result, "status": "quarantined", "reason": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one broken recording must not lose the others
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{Path(last.filename).name}:{last.lineno}"
+        return {**result, "status": "quarantined", "reason": f"internal error at {where}: {exc!r}"}
+
+
+def filter_reason(episode: Episode, recipe: Recipe) -> str | None:
+    """Why the recipe's filters leave this episode out, or None to keep it."""
+    if len(episode) < recipe.filters.min_ticks:
+        return f"{len(episode)} ticks, fewer than filters.min_ticks = {recipe.filters.min_ticks}"
+    gui = pa.compute.mean(episode.ticks.column("gui_open").cast(pa.float64())).as_py()
+    if gui > recipe.filters.max_gui_share:
+        return f"GUI open on {gui:.0%} of ticks, more than filters.max_gui_share"
+    return None
+
+
+def full_labels(episode: Episode, recipe: Recipe) -> pl.DataFrame:
+    """The tick table with the label columns of every tick-level space beside it."""
+    labels = [labeler(space, recipe).label(episode) for space in TICK_LABELS]
+    return pl.concat([pl.from_arrow(episode.ticks), *labels], how="horizontal")
+
+
+def ticks_table(episode: Episode, full: pl.DataFrame) -> pa.Table:
+    """The `ticks` config of one episode: one row per tick, raw action and every label."""
+    columns = [c for cols in TICK_LABELS.values() for c in cols]
+    frame = full.select(pl.lit(episode.episode_id).alias("episode_id"), *episode.ticks.column_names,
+                        *columns)  # fmt: skip
+    table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())  # string, not large_string
+    return table.cast(Features.from_arrow_schema(table.schema).arrow_schema)
+
+
+def label_stats(full: pl.DataFrame) -> dict:
+    """Counts behind the card's action-distribution plots (summed over episodes by the build)."""
+    moved = (pl.col("camera_pitch") != 0) | (pl.col("camera_yaw") != 0)
+    text = pl.col("text_action")
+    phrases = full["motion_text"].str.strip_prefix("Motion: ").str.split(", ").explode()
+    ends = full.filter(pl.col("instruction_is_end"))["instruction_event"].str.split(":").list.first()
+    return {
+        "env": {**{name: int(full[name].sum()) for name in BINARY_ACTIONS},
+                "camera": int(full.select(moved.sum()).item()), "null": int(full["null"].sum())},
+        "vpt": _counts(full["vpt_buttons"].cast(pl.String)),
+        "text": {part: int(full.select(text.str.contains(part, literal=True).sum()).item())
+                 for part in ("move(", "press(", "click(left)", "click(right)", "no_op")},
+        "motion": _counts(phrases),
+        "events": _counts(ends),
+    }  # fmt: skip
+
+
+def _counts(values: pl.Series) -> dict[str, int]:
+    counts = values.drop_nulls().value_counts()
+    return {str(k): int(v) for k, v in zip(counts[:, 0], counts[:, 1], strict=True)}
+
+
+def sft_turns(episode: Episode, recipe: Recipe) -> tuple[list[Turn], np.ndarray]:
+    """The kept ticks (every `stride`-th, aggregated) with their labels, and which are no-ops."""
+    kept = Episode(episode.episode_id, episode.source, resample(episode.ticks, recipe.images.stride))
+    action = labeler("text", recipe).label(kept)["text_action"].to_list()
+    motion = labeler("motion", recipe).label(kept)["motion_text"].to_list()
+    instruction = labeler("instruction", recipe).label(episode)["instruction_text"]
+    ticks = kept.ticks.column("tick").to_numpy()
+    turns = [
+        Turn(int(t), a, m, None, instruction[int(t)])
+        for t, a, m in zip(ticks, action, motion, strict=True)
+    ]
+    return turns, kept.ticks.column("null").to_numpy(zero_copy_only=False)
+
+
+def sft_tables(episode: Episode, recipe: Recipe, configs: list[str]) -> dict[str, pa.Table]:
+    """The chat rows of every SFT config for one episode."""
+    turns, null = sft_turns(episode, recipe)
+    keep = episode_rng(recipe.seed, f"{episode.episode_id}:noop").random(len(turns))
+    rows = [i for i in range(len(turns)) if not null[i] or keep[i] < recipe.filters.keep_noop]
+    needed = sorted({turns[j].tick for i in rows for j in range(max(0, i - recipe.history), i + 1)})
+    jpeg = frames_as_jpeg(episode, needed, recipe)
+    common = {"episode_id": episode.episode_id, "source": episode.source, "history": recipe.history}
+    tables = {}
+    for config in configs:
+        forms = None
+        if config == "all_in_one":
+            rng = episode_rng(recipe.seed, f"{episode.episode_id}:mixture")
+            forms = mixture_forms(len(rows), recipe.mixture, rng)
+        elif config not in SFT_CONFIGS:
+            raise ValueError(f"unknown config {config}")
+        tables[config] = chat_table(config, turns, rows, jpeg, forms=forms, **common)
+    return tables
+
+
+def frames_as_jpeg(episode: Episode, ticks: list[int], recipe: Recipe) -> dict[int, bytes]:
+    """JPEG bytes of the given ticks' frames, with the cursor drawn on VPT frames in a GUI."""
+    images = recipe.images
+    gui = episode.ticks.column("gui_open").to_pylist()
+    cursor_x = episode.ticks.column("cursor_x").to_pylist()
+    cursor_y = episode.ticks.column("cursor_y").to_pylist()
+    out = {}
+    for tick, frame in zip(ticks, iter_frames(episode.frames, ticks), strict=True):
+        if episode.source == "vpt" and gui[tick] and cursor_x[tick] is not None:
+            frame = draw_cursor(frame, cursor_x[tick], cursor_y[tick])
+        out[tick] = to_jpeg(frame, images.width, images.height, images.quality)
+    return out

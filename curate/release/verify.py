@@ -1,0 +1,90 @@
+"""`curate verify`: does a release folder hold what its meta says, and do consumers load it?
+
+Every config is loaded with `datasets.load_dataset(folder, name=config)` offline, exactly as a user
+would; counts are compared with meta, and every file's sha256 and the content hash are recomputed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from curate.release.meta import SPLITS, ReleaseMeta, content_hash, sha256_file
+
+
+@contextmanager
+def _offline():
+    """No network and a throwaway cache: the check must not depend on anything but the folder."""
+    keys = ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(dict.fromkeys(keys, "1"))
+    try:
+        with tempfile.TemporaryDirectory() as cache:
+            yield cache
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def verify(folder: Path | str) -> list[str]:
+    """Every problem found in the release folder (an empty list: it is sound)."""
+    folder = Path(folder)
+    try:
+        meta = ReleaseMeta.read(folder)
+    except (FileNotFoundError, ValueError) as exc:
+        return [str(exc)]
+    problems = []
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    for rel, expected in meta.files.items():
+        if rel not in on_disk:
+            problems.append(f"{rel}: listed in meta/release.json but missing")
+        elif sha256_file(folder / rel) != expected:
+            problems.append(f"{rel}: sha256 differs from meta/release.json (the file changed)")
+    for rel in sorted(on_disk - set(meta.files) - {"meta/release.json"}):
+        problems.append(f"{rel}: not listed in meta/release.json")
+    if content_hash(meta.files) != meta.content_hash:
+        problems.append("content hash differs from the data files' hashes")
+    card_problems, header = _check_card(folder, meta)
+    return problems + card_problems + (_check_loading(folder, meta, header) if header else [])
+
+
+def _check_card(folder: Path, meta: ReleaseMeta) -> tuple[list[str], dict | None]:
+    text = (folder / "README.md").read_text() if (folder / "README.md").exists() else ""
+    if not text.startswith("---\n"):
+        return ["README.md: no YAML header (the dataset card declares the configs)"], None
+    header = yaml.safe_load(text.split("---\n")[1])
+    declared = [c["config_name"] for c in header.get("configs", [])]
+    if declared != meta.recipe["configs"]:
+        return [f"README.md declares configs {declared}, the recipe {meta.recipe['configs']}"], None
+    return [], header
+
+
+def _check_loading(folder: Path, meta: ReleaseMeta, header: dict) -> list[str]:
+    from datasets import Features, load_dataset
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+
+    features = {i["config_name"]: Features._from_yaml_list(i["features"]) for i in header["dataset_info"]}
+    problems = []
+    with _offline() as cache:
+        for config, counts in meta.counts.items():
+            try:
+                loaded = load_dataset(str(folder), name=config, cache_dir=cache)
+            except Exception as exc:  # noqa: BLE001 - any failure to load is the finding
+                problems.append(f"{config}: load_dataset failed: {exc}")
+                continue
+            for split in SPLITS:
+                if split in loaded and loaded[split].features != features[config]:
+                    problems.append(f"{config}/{split}: features differ from the card's")
+                rows = loaded[split].num_rows if split in loaded else 0
+                if rows != counts[split]:
+                    problems.append(f"{config}/{split}: {rows} rows loaded, meta says {counts[split]}")
+    return problems

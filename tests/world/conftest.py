@@ -1,0 +1,30 @@
+"""Short recordings shared by the world tests: recording is the slow part, so each is made once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from curate.world.record import Recording, record_episode
+
+# Seed 0 of this task list mines stone, kills a pig and mines an oak log within 12 s, and selects
+# hotbar slots both by number key and by scroll wheel.
+TASKS = ("mine_block:stone", "kill_entity:pig", "mine_block:oak_log")
+TICKS = 240
+
+
+@pytest.fixture(scope="session")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    return record_episode(tmp_path_factory.mktemp("world"), "synth-test", TICKS, (0, 0), TASKS)
+
+
+@pytest.fixture(scope="session")
+def lines(recording: Recording) -> list[dict]:
+    return [json.loads(line) for line in recording.jsonl.read_text().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def truth(recording: Recording) -> dict:
+    return json.loads(Path(recording.truth).read_text())
