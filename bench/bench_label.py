@@ -29,8 +29,16 @@ from pathlib import Path
 SINGLE_CORE_ENV = {"POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
 BLOCKS = ["oak_log", "birch_log", "dirt", "stone", "cobblestone", "coal_ore", "iron_ore"]
 ITEMS = ["oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pickaxe"]
-CUSTOM = ["play_time", "total_world_time", "time_since_rest", "time_since_death", "walk_one_cm",
-          "sprint_one_cm", "jump", "leave_game"]  # fmt: skip
+CUSTOM = [
+    "play_time",
+    "total_world_time",
+    "time_since_rest",
+    "time_since_death",
+    "walk_one_cm",
+    "sprint_one_cm",
+    "jump",
+    "leave_game",
+]
 KEYS = ["w", "a", "s", "d", "space", "left.shift", "left.control", "e", "q", "1", "2", "3"]
 
 
@@ -38,8 +46,9 @@ def generate(path: Path, ticks: int, seed: int = 0) -> None:
     """A deterministic, realistic-looking hour: play sessions of walking, looking and mining."""
     rng = random.Random(seed)
     stats: dict[str, int] = {f"minecraft.custom:minecraft.{c}": 0 for c in CUSTOM}
-    inventory = [{"type": rng.choice(BLOCKS + ITEMS), "quantity": rng.randint(1, 64)}
-                 for _ in range(8)]  # fmt: skip
+    inventory = [
+        {"type": rng.choice(BLOCKS + ITEMS), "quantity": rng.randint(1, 64)} for _ in range(8)
+    ]
     held: set[str] = set()
     hotbar, gui, yaw, pitch = 0, False, 0.0, 0.0
     with path.open("w") as f:
@@ -66,30 +75,84 @@ def generate(path: Path, ticks: int, seed: int = 0) -> None:
             yaw, pitch = yaw + dx * 0.15, max(-90.0, min(90.0, pitch + dy * 0.15))
             buttons = [0] if rng.random() < 0.25 else []
             line = {
-                "mouse": {"x": 640.0, "y": 360.0, "dx": dx, "dy": dy, "scaledX": dx, "scaledY": dy,
-                          "dwheel": 0.0, "buttons": buttons, "newButtons": []},
-                "keyboard": {"keys": [f"key.keyboard.{k}" for k in sorted(held)], "newKeys": [],
-                             "chars": ""},
-                "isGuiOpen": gui, "isGuiInventory": gui, "hotbar": hotbar,
-                "yaw": round(yaw, 4), "pitch": round(pitch, 4), "xpos": round(100 + t * 0.01, 4),
-                "ypos": 64.0, "zpos": round(-200 + t * 0.003, 4), "tick": t,
-                "milli": 1650000000000 + 50 * t, "inventory": inventory, "serverTick": t,
-                "serverTickDurationMs": 11.5, "stats": {k: v for k, v in stats.items() if v},
-            }  # fmt: skip
+                "mouse": {
+                    "x": 640.0,
+                    "y": 360.0,
+                    "dx": dx,
+                    "dy": dy,
+                    "scaledX": dx,
+                    "scaledY": dy,
+                    "dwheel": 0.0,
+                    "buttons": buttons,
+                    "newButtons": [],
+                },
+                "keyboard": {
+                    "keys": [f"key.keyboard.{k}" for k in sorted(held)],
+                    "newKeys": [],
+                    "chars": "",
+                },
+                "isGuiOpen": gui,
+                "isGuiInventory": gui,
+                "hotbar": hotbar,
+                "yaw": round(yaw, 4),
+                "pitch": round(pitch, 4),
+                "xpos": round(100 + t * 0.01, 4),
+                "ypos": 64.0,
+                "zpos": round(-200 + t * 0.003, 4),
+                "tick": t,
+                "milli": 1650000000000 + 50 * t,
+                "inventory": inventory,
+                "serverTick": t,
+                "serverTickDurationMs": 11.5,
+                "stats": {k: v for k, v in stats.items() if v},
+            }
             f.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
 # --- baseline: what a user writes today, one line at a time in plain Python ---
 
-KEY_MAP = {"key.keyboard.escape": "ESC", "key.keyboard.s": "back", "key.keyboard.q": "drop",
-           "key.keyboard.w": "forward", **{f"key.keyboard.{i}": f"hotbar.{i}" for i in range(1, 10)},
-           "key.keyboard.e": "inventory", "key.keyboard.space": "jump", "key.keyboard.a": "left",
-           "key.keyboard.d": "right", "key.keyboard.left.shift": "sneak",
-           "key.keyboard.left.control": "sprint", "key.keyboard.f": "swapHands"}  # fmt: skip
-TEXT_KEYS = ["ESC", "back", "drop", "forward", *(f"hotbar.{i}" for i in range(1, 10)), "inventory",
-             "jump", "left", "right", "sneak", "sprint", "swapHands"]  # fmt: skip
-TEXT_NAMES = ["escape", "s", "q", "w", *map(str, range(1, 10)), "e", "space", "a", "d",
-              "left.shift", "left.control", "f"]  # fmt: skip
+KEY_MAP = {
+    "key.keyboard.escape": "ESC",
+    "key.keyboard.s": "back",
+    "key.keyboard.q": "drop",
+    "key.keyboard.w": "forward",
+    **{f"key.keyboard.{i}": f"hotbar.{i}" for i in range(1, 10)},
+    "key.keyboard.e": "inventory",
+    "key.keyboard.space": "jump",
+    "key.keyboard.a": "left",
+    "key.keyboard.d": "right",
+    "key.keyboard.left.shift": "sneak",
+    "key.keyboard.left.control": "sprint",
+    "key.keyboard.f": "swapHands",
+}
+TEXT_KEYS = [
+    "ESC",
+    "back",
+    "drop",
+    "forward",
+    *(f"hotbar.{i}" for i in range(1, 10)),
+    "inventory",
+    "jump",
+    "left",
+    "right",
+    "sneak",
+    "sprint",
+    "swapHands",
+]
+TEXT_NAMES = [
+    "escape",
+    "s",
+    "q",
+    "w",
+    *map(str, range(1, 10)),
+    "e",
+    "space",
+    "a",
+    "d",
+    "left.shift",
+    "left.control",
+    "f",
+]
 
 
 def quantise(x: float) -> int:
@@ -107,9 +170,26 @@ def baseline(path: Path) -> int:
                 continue
             line = json.loads(raw)
             mouse, keys = line["mouse"], line["keyboard"]["keys"]
-            env = dict.fromkeys(["forward", "back", "left", "right", "jump", "sneak", "sprint",
-                                 "attack", "use", "drop", "inventory", "ESC", "swapHands",
-                                 "pickItem", *(f"hotbar.{i}" for i in range(1, 10))], 0)  # fmt: skip
+            env = dict.fromkeys(
+                [
+                    "forward",
+                    "back",
+                    "left",
+                    "right",
+                    "jump",
+                    "sneak",
+                    "sprint",
+                    "attack",
+                    "use",
+                    "drop",
+                    "inventory",
+                    "ESC",
+                    "swapHands",
+                    "pickItem",
+                    *(f"hotbar.{i}" for i in range(1, 10)),
+                ],
+                0,
+            )
             for key in keys:
                 if key in KEY_MAP:
                     env[KEY_MAP[key]] = 1
@@ -127,7 +207,9 @@ def baseline(path: Path) -> int:
             last_hotbar = line["hotbar"]
             camera = [mouse["dy"] * 0.15, mouse["dx"] * 0.15]
             stats = line.get("stats", {})
-            events = sorted(k for k, v in stats.items() if v > previous_stats.get(k, 0)) if n else []
+            events = (
+                sorted(k for k, v in stats.items() if v > previous_stats.get(k, 0)) if n else []
+            )
             previous_stats = stats
             # vpt tokens
             pb, yb = quantise(camera[0]), quantise(camera[1])
@@ -135,8 +217,17 @@ def baseline(path: Path) -> int:
             fb = 0 if env["forward"] == env["back"] else (1 if env["forward"] else 2)
             lr = 0 if env["left"] == env["right"] else (1 if env["left"] else 2)
             ss = 2 if env["sneak"] else (1 if env["sprint"] else 0)
-            groups = [(hot, 10), (fb, 3), (lr, 3), (ss, 3), (env["use"], 2), (env["drop"], 2),
-                      (env["attack"], 2), (env["jump"], 2), (int(pb != 5 or yb != 5), 2)]  # fmt: skip
+            groups = [
+                (hot, 10),
+                (fb, 3),
+                (lr, 3),
+                (ss, 3),
+                (env["use"], 2),
+                (env["drop"], 2),
+                (env["attack"], 2),
+                (env["jump"], 2),
+                (int(pb != 5 or yb != 5), 2),
+            ]
             button = 0
             for value, radix in groups:
                 button = button * radix + value
@@ -188,8 +279,13 @@ def run(which: str, path: Path, repeat: int) -> dict:
     env = {**os.environ, **SINGLE_CORE_ENV}
     runs = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--child", which, str(path)], env=env,
-                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", which, str(path)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         runs.append(json.loads(out))
     return min(runs, key=lambda r: r["seconds"])
 
@@ -211,7 +307,10 @@ def main() -> None:
     print(f"input: {args.ticks} ticks, {size_mb:.0f} MB of jsonl; one core, best of {args.repeat}")
     print(f"baseline (json + per-line rules): {rate['baseline']:>10,.0f} ticks/s")
     print(f"curate   (msgspec + vectorised):  {rate['curate']:>10,.0f} ticks/s")
-    print(f"ratio: {rate['curate'] / rate['baseline']:.1f}x; curate peak memory {ours['peak_mb']:.0f} MB")
+    print(
+        f"ratio: {rate['curate'] / rate['baseline']:.1f}x; "
+        f"curate peak memory {ours['peak_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -40,9 +40,12 @@ def synth(
     with Progress(*_columns(), console=err, transient=True) as progress:
         task = progress.add_task("recording frames", total=total)
         paths = synthesize(
-            out, episodes=episodes, seconds=seconds, seed=seed,
+            out,
+            episodes=episodes,
+            seconds=seconds,
+            seed=seed,
             progress=lambda done: progress.update(task, completed=done),
-        )  # fmt: skip
+        )
     err.print(f"wrote {len(paths)} recording(s) to {out}")
 
 
@@ -87,7 +90,9 @@ def label(
 @app.command()
 def build(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML file")],
-    out: Annotated[Path | None, typer.Option(help="Release folder [default: releases/NAME-VERSION]")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Release folder [default: releases/NAME-VERSION]")
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Episodes built in parallel")] = 1,
     executor: Annotated[str, typer.Option(help="local")] = "local",
     strict: Annotated[bool, typer.Option(help="Fail on the first quarantined recording")] = False,
@@ -98,21 +103,25 @@ def build(
     from curate.release.recipe import RecipeError
 
     with Progress(*_columns(), console=err, transient=True) as progress:
-        task = progress.add_task("building episodes", total=None)
         try:
             report = run_build(
-                recipe, out, workers=workers, executor=executor, strict=strict,
-                on_total=lambda n: progress.update(task, total=n),
-                on_episode=lambda r: progress.advance(task),
-            )  # fmt: skip
+                recipe,
+                out,
+                workers=workers,
+                executor=executor,
+                strict=strict,
+                report=_Bars(progress),
+            )
         except (RecipeError, RecordingError) as exc:
             raise fail(str(exc)) from None
     meta = report.meta
     if report.reused:
         err.print(f"{report.folder} is already built with this fingerprint; nothing to do")
     rows = ", ".join(f"{c} {sum(s.values())}" for c, s in meta.counts.items())
-    err.print(f"built {report.folder}: {rows} rows; {len(meta.quarantine)} quarantined, "
-              f"{len(meta.filtered)} filtered")  # fmt: skip
+    err.print(
+        f"built {report.folder}: {rows} rows; {len(meta.quarantine)} quarantined, "
+        f"{len(meta.filtered)} filtered"
+    )
     for q in meta.quarantine:
         err.print(f"  quarantined {q.name}: {q.reason}", highlight=False)
 
@@ -130,9 +139,44 @@ def verify(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> 
     err.print(f"[green]ok[/] {folder}: every config loads, counts and hashes match")
 
 
+@app.command()
+def push(
+    folder: Annotated[Path, typer.Argument(help="A release folder built by curate build")],
+    repo: Annotated[str, typer.Option(help="Hub dataset repo, ORG/NAME")],
+    private: Annotated[bool, typer.Option(help="Create the repo private")] = False,
+) -> None:
+    """Upload a release to the Hub and tag it v<version> (tags never move). Honours HF_ENDPOINT
+    and HF_TOKEN."""
+    from curate.release.push import PushError
+    from curate.release.push import push as run_push
+
+    try:
+        result = run_push(folder, repo, private=private)
+    except PushError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"pushed {result.url} (commit {result.commit}, tag {result.tag})")
+
+
+class _Bars:
+    """A build's stages as rich progress bars, one per stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.task = progress, None
+
+    def start(self, what: str, total: int | None) -> None:
+        self.task = self.progress.add_task(what, total=total)
+
+    def update(self, done: int) -> None:
+        self.progress.update(self.task, completed=done)
+
+
 def _columns():
-    return (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn())  # fmt: skip
+    return (
+        *Progress.get_default_columns()[:2],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
 
 
 if __name__ == "__main__":

@@ -46,10 +46,22 @@ HOTBAR_ACTIONS: tuple[str, ...] = tuple(f"hotbar.{i}" for i in range(1, 10))
 
 # The canonical binaries (MineRL env action keys), in the order the tick table stores them.
 BINARY_ACTIONS: tuple[str, ...] = (
-    "forward", "back", "left", "right", "jump", "sneak", "sprint",
-    "attack", "use", "drop", "inventory", *HOTBAR_ACTIONS,
-    "ESC", "swapHands", "pickItem",
-)  # fmt: skip
+    "forward",
+    "back",
+    "left",
+    "right",
+    "jump",
+    "sneak",
+    "sprint",
+    "attack",
+    "use",
+    "drop",
+    "inventory",
+    *HOTBAR_ACTIONS,
+    "ESC",
+    "swapHands",
+    "pickItem",
+)
 
 # --- VPT policy tokens (VPT lib/actions.py ActionTransformer and Buttons) ---
 

@@ -94,10 +94,14 @@ def episode_rng(seed: int, episode_id: str) -> np.random.Generator:
 def schema_as_json() -> dict:
     """The tick table schema as JSON Schema-like document for `schemas/tick_table.schema.json`."""
     arrow_to_json = {
-        "int32": "integer", "int8": "integer", "uint8": "integer",
-        "float": "number", "double": "number", "bool": "boolean",
+        "int32": "integer",
+        "int8": "integer",
+        "uint8": "integer",
+        "float": "number",
+        "double": "number",
+        "bool": "boolean",
         "list<item: string>": "array",
-    }  # fmt: skip
+    }
     props = {}
     for field in TICK_SCHEMA:
         kind = arrow_to_json[str(field.type)]

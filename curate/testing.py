@@ -12,13 +12,33 @@ from curate.contract import BINARY_ACTIONS
 from curate.episode import TICK_SCHEMA
 
 _BASE_LINE = {
-    "mouse": {"x": 640.0, "y": 360.0, "dx": 0.0, "dy": 0.0, "scaledX": 0.0, "scaledY": 0.0,
-              "dwheel": 0.0, "buttons": [], "newButtons": []},
+    "mouse": {
+        "x": 640.0,
+        "y": 360.0,
+        "dx": 0.0,
+        "dy": 0.0,
+        "scaledX": 0.0,
+        "scaledY": 0.0,
+        "dwheel": 0.0,
+        "buttons": [],
+        "newButtons": [],
+    },
     "keyboard": {"keys": [], "newKeys": [], "chars": ""},
-    "isGuiOpen": False, "isGuiInventory": False, "hotbar": 0, "yaw": 0.0, "pitch": 0.0,
-    "xpos": 0.0, "ypos": 64.0, "zpos": 0.0, "tick": 0, "milli": 0, "inventory": [],
-    "serverTick": 0, "serverTickDurationMs": 0.0, "stats": {},
-}  # fmt: skip
+    "isGuiOpen": False,
+    "isGuiInventory": False,
+    "hotbar": 0,
+    "yaw": 0.0,
+    "pitch": 0.0,
+    "xpos": 0.0,
+    "ypos": 64.0,
+    "zpos": 0.0,
+    "tick": 0,
+    "milli": 0,
+    "inventory": [],
+    "serverTick": 0,
+    "serverTickDurationMs": 0.0,
+    "stats": {},
+}
 
 
 def vpt_line(keys=(), buttons=(), new_buttons=(), dx=0.0, dy=0.0, **fields) -> dict:
@@ -48,18 +68,27 @@ def tick_table(n: int, **columns) -> pa.Table:
     defaults = {
         "tick": list(range(n)),
         **{name: [0] * n for name in BINARY_ACTIONS},
-        "camera_pitch": [0.0] * n, "camera_yaw": [0.0] * n, "gui_open": [False] * n,
-        "cursor_x": [None] * n, "cursor_y": [None] * n, "hotbar": [0] * n,
-        "x": [0.0] * n, "y": [64.0] * n, "z": [0.0] * n, "yaw": [0.0] * n, "pitch": [0.0] * n,
+        "camera_pitch": [0.0] * n,
+        "camera_yaw": [0.0] * n,
+        "gui_open": [False] * n,
+        "cursor_x": [None] * n,
+        "cursor_y": [None] * n,
+        "hotbar": [0] * n,
+        "x": [0.0] * n,
+        "y": [64.0] * n,
+        "z": [0.0] * n,
+        "yaw": [0.0] * n,
+        "pitch": [0.0] * n,
         "events": [[] for _ in range(n)],
-    }  # fmt: skip
+    }
     data = {**defaults, **columns}
     if "null" not in columns:
         data["null"] = [
             not any(data[a][i] for a in BINARY_ACTIONS)
-            and data["camera_pitch"][i] == 0 and data["camera_yaw"][i] == 0
+            and data["camera_pitch"][i] == 0
+            and data["camera_yaw"][i] == 0
             for i in range(n)
-        ]  # fmt: skip
+        ]
     return pa.table({f.name: pa.array(data[f.name], f.type) for f in TICK_SCHEMA}, TICK_SCHEMA)
 
 

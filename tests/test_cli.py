@@ -56,7 +56,8 @@ def test_text_modes(recording):
         "Action: press(3) and click(left)",
     ]
     assert rows(label("text", recording, "--mode", "reserved"))[1]["text"] == (
-        "Action: move(0, 0) and press()")  # fmt: skip
+        "Action: move(0, 0) and press()"
+    )
 
 
 def test_out_file(recording, tmp_path):

@@ -27,13 +27,16 @@ def finished(task: Task) -> dict | None:
 
 
 def run_marked(step: Callable[[Task], dict], task: Task) -> dict:
-    """Run one task and mark it done; the marker is written last, so a crash leaves none."""
-    result = step(task)
+    """Run one task and mark it done; the marker is written last, so a crash leaves none.
+
+    The result returned is the marker's own JSON, so a fresh result and one read back on resume
+    are the same value, key order included."""
+    text = json.dumps(step(task), sort_keys=True)
     task.work.mkdir(parents=True, exist_ok=True)
     partial = task.work / (MARKER + ".partial")
-    partial.write_text(json.dumps(result, sort_keys=True))
+    partial.write_text(text)
     partial.replace(task.work / MARKER)
-    return result
+    return json.loads(text)
 
 
 def run_local(

@@ -23,7 +23,10 @@ FEATURES = Features(
         "source": Value("string"),
         "instruction": Value("string"),
         "messages": List(
-            {"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})}
+            {
+                "role": Value("string"),
+                "content": List({"type": Value("string"), "text": Value("string")}),
+            }
         ),
         "images": List(Image()),
     }
@@ -69,7 +72,9 @@ IMAGE_PART = {"type": "image", "text": None}
 def messages(form: str, turns: Sequence[Turn]) -> list[dict]:
     """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick."""
     *history, last = turns
-    out = [{"role": "user", "content": [_text(first_user_text(form, last.instruction)), IMAGE_PART]}]
+    out = [
+        {"role": "user", "content": [_text(first_user_text(form, last.instruction)), IMAGE_PART]}
+    ]
     for turn in history:
         out.append({"role": "assistant", "content": [_text(turn.action)]})
         out.append({"role": "user", "content": [IMAGE_PART]})

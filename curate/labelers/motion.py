@@ -72,8 +72,13 @@ _MOVE_LR = {1: "move left", -1: "move right"}
 _YAW = {1: "right", -1: "left"}  # positive yaw turns right
 _PITCH = {1: "down", -1: "up"}  # positive pitch looks down
 _MOUSE_PHRASES = (
-    None, "operate gui", "choose", "attack / mine and use / place", "attack / mine", "use / place",
-)  # fmt: skip
+    None,
+    "operate gui",
+    "choose",
+    "attack / mine and use / place",
+    "attack / mine",
+    "use / place",
+)
 _GUI_PHRASES = (None, "open inventory", "close inventory", "open gui", "close gui")
 _OPEN_INV, _CLOSE_INV, _OPEN_GUI, _CLOSE_GUI = 1, 2, 3, 4
 _TIE_CHANNELS = ("fore_back", "left_right", "sprint_sneak", "gui_click")

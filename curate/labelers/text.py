@@ -66,8 +66,11 @@ def text_actions(ticks: pl.DataFrame, mode: Mode = "compact") -> pl.Series:
 def _press_and_clicks(combo: int, mode: Mode) -> str | None:
     """The press and click parts of one combination (bits: TEXT_KEY_ORDER, then TEXT_CLICKS)."""
     keys = [key for i, (key, _) in enumerate(TEXT_KEY_ORDER) if combo >> i & 1]
-    clicks = [f"click({side})" for j, (side, _) in enumerate(TEXT_CLICKS)
-              if combo >> (len(TEXT_KEY_ORDER) + j) & 1]  # fmt: skip
+    clicks = [
+        f"click({side})"
+        for j, (side, _) in enumerate(TEXT_CLICKS)
+        if combo >> (len(TEXT_KEY_ORDER) + j) & 1
+    ]
     press = [f"press({', '.join(keys)})"] if keys or mode == "reserved" else []
     return " and ".join(press + clicks) or None
 

@@ -168,9 +168,14 @@ def fetch_index(
     failures: dict[str, str] = {}
     hashes: dict[str, str] = {}
     fetch = partial(
-        _ensure, cache=cache, manifest=manifest, progress=progress, timeout=timeout,
-        retries=retries, backoff=backoff,
-    )  # fmt: skip
+        _ensure,
+        cache=cache,
+        manifest=manifest,
+        progress=progress,
+        timeout=timeout,
+        retries=retries,
+        backoff=backoff,
+    )
     try:
         for relpath in vpt.relpaths[:limit]:
             files = [jsonl_path(relpath)] + ([relpath] if video else [])

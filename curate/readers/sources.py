@@ -57,16 +57,23 @@ def folder_recordings(fmt: str, folder: Path, prefix: str) -> list[Recording]:
     else:
         found = sorted(folder.rglob("*.jsonl"))
     return [
-        Recording(f"{prefix}/{p.relative_to(folder).as_posix()}", fmt, p,
-                  sha256_of(recording_files(fmt, p)))
+        Recording(
+            f"{prefix}/{p.relative_to(folder).as_posix()}",
+            fmt,
+            p,
+            sha256_of(recording_files(fmt, p)),
+        )
         for p in found
-    ]  # fmt: skip
+    ]
 
 
 def synth_recordings(
-    cache: Path, episodes: int, seconds: float, seed: int,
+    cache: Path,
+    episodes: int,
+    seconds: float,
+    seed: int,
     progress: Callable[[int], None] | None = None,
-) -> list[Recording]:  # fmt: skip
+) -> list[Recording]:
     """Recordings of curate's own world, generated into `cache` once and reused after.
 
     A `done.json` marker makes a half-written cache (an interrupted run) regenerate.

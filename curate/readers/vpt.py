@@ -73,13 +73,18 @@ def _typed_decoder(keys: list[str]) -> msgspec.json.Decoder:
     dict; a counter outside `keys` or a non-integer count fails the decode."""
     names = [f"c{i}" for i in range(len(keys))]
     stats = msgspec.defstruct(
-        "Stats", [(name, int, 0) for name in names], rename=dict(zip(names, keys, strict=True)),
-        forbid_unknown_fields=True, gc=False,
-    )  # fmt: skip
-    line = msgspec.defstruct(
-        "TypedLine", [("stats", stats, msgspec.field(default_factory=stats))], bases=(_LineBase,),
+        "Stats",
+        [(name, int, 0) for name in names],
+        rename=dict(zip(names, keys, strict=True)),
+        forbid_unknown_fields=True,
         gc=False,
-    )  # fmt: skip
+    )
+    line = msgspec.defstruct(
+        "TypedLine",
+        [("stats", stats, msgspec.field(default_factory=stats))],
+        bases=(_LineBase,),
+        gc=False,
+    )
     return msgspec.json.Decoder(line)
 
 
@@ -148,8 +153,9 @@ def _decode_mapped(path: Path, data) -> tuple[list[_LineBase], pa.ListArray]:
         lines = _typed_decoder(keys).decode_lines(data)
         counts = np.fromiter(
             chain.from_iterable(map(astuple, map(attrgetter("stats"), lines))),
-            np.int64, len(lines) * len(keys),
-        ).reshape(len(lines), len(keys))  # fmt: skip
+            np.int64,
+            len(lines) * len(keys),
+        ).reshape(len(lines), len(keys))
         return lines, events_from_counts(keys, counts)
     except msgspec.DecodeError:
         pass
@@ -226,10 +232,11 @@ def tick_table(lines: list[_LineBase], events: pa.ListArray) -> pa.Table:
     gui = np.array(line_cols["isGuiOpen"], bool)
     # The cursor exists only while a GUI is open (frame pixels = screen pixels * 360 / 720).
     cursor = {
-        axis: pa.array(values * (FRAME_HEIGHT / SCREEN_HEIGHT), pa.float32(),
-                       mask=~gui | np.isnan(values))
+        axis: pa.array(
+            values * (FRAME_HEIGHT / SCREEN_HEIGHT), pa.float32(), mask=~gui | np.isnan(values)
+        )
         for axis, values in (("cursor_x", _floats(mouse["x"])), ("cursor_y", _floats(mouse["y"])))
-    }  # fmt: skip
+    }
     return pa.table(
         {
             "tick": pa.array(np.arange(n, dtype=np.int32)),
@@ -240,11 +247,19 @@ def tick_table(lines: list[_LineBase], events: pa.ListArray) -> pa.Table:
             "gui_open": pa.array(gui),
             **cursor,
             "hotbar": pa.array(hotbar.astype(np.int8)),
-            **{col: pa.array(line_cols[field], pa.float64()) for col, field in
-               (("x", "xpos"), ("y", "ypos"), ("z", "zpos"), ("yaw", "yaw"), ("pitch", "pitch"))},
+            **{
+                col: pa.array(line_cols[field], pa.float64())
+                for col, field in (
+                    ("x", "xpos"),
+                    ("y", "ypos"),
+                    ("z", "zpos"),
+                    ("yaw", "yaw"),
+                    ("pitch", "pitch"),
+                )
+            },
             "events": events,
         }
-    )  # fmt: skip
+    )
 
 
 def read_vpt(path: Path | str, *, with_frames: bool = True) -> Episode:

@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow.parquet as pq
 
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
 from curate.labelers import REGISTRY, labeler_class
 from curate.readers import RecordingError, episode_id_of
-from curate.readers.sources import Recording, folder_recordings, synth_recordings
+from curate.readers.download import fetch_index, jsonl_path
+from curate.readers.sources import (
+    Recording,
+    folder_recordings,
+    recording_files,
+    sha256_of,
+    synth_recordings,
+)
 from curate.release import card
 from curate.release.meta import (
     SPLITS,
@@ -44,6 +51,13 @@ from curate.release.recipe import (
 from curate.release.step import TICK_LABELS, EpisodeTask, build_episode
 
 FINGERPRINT_FILE = "FINGERPRINT"
+
+
+class Reporter(Protocol):
+    """Where a long build says how far it is (the CLI draws progress bars with it)."""
+
+    def start(self, what: str, total: int | None) -> None: ...
+    def update(self, done: int) -> None: ...
 
 
 @dataclass
@@ -78,22 +92,52 @@ def check_labelers(recipe: Recipe) -> dict[str, str]:
     return versions
 
 
-def recordings(recipe: Recipe, base: Path, progress: Callable[[int], None] | None = None) -> list[Recording]:
-    """Every recording the recipe's sources hold, generating or downloading as they declare."""
+def recordings(
+    recipe: Recipe, base: Path, report: Reporter | None = None
+) -> tuple[list[Recording], list[Excluded]]:
+    """Every recording the recipe's sources hold, generating or downloading as they declare, and
+    the ones that could not be fetched (quarantined: the rest are still built)."""
     found: list[Recording] = []
+    failed: list[Excluded] = []
     for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
         if isinstance(source, SynthSource):
-            found += synth_recordings(source.cache, source.episodes, source.seconds, source.seed, progress)
+            if report:
+                report.start(
+                    "recording synthetic gameplay (frames)",
+                    source.episodes * round(source.seconds * 20),
+                )
+            found += synth_recordings(
+                source.cache,
+                source.episodes,
+                source.seconds,
+                source.seed,
+                report.update if report else None,
+            )
         elif isinstance(source, FolderSource):
             found += folder_recordings(source.format, source.path, f"{source.format}{i}")
         elif isinstance(source, IndexSource):
-            from curate.readers.download import index_recordings
-
-            found += index_recordings(source)
+            counter = _Counter(report, "downloading VPT recordings (bytes)")
+            fetched = fetch_index(
+                source.index,
+                source.cache,
+                limit=source.limit,
+                base_url=source.base_url,
+                video=source.video,
+                progress=counter.add,
+            )
+            found += [
+                Recording(f"vpt{i}/{rel}", "vpt", p, sha256_of(recording_files("vpt", p)))
+                for p in fetched.paths
+                if (rel := p.relative_to(source.cache).as_posix())
+            ]
+            failed += [
+                Excluded(name=f"vpt{i}/{jsonl_path(rel)}", reason=why)
+                for rel, why in fetched.failures.items()
+            ]
     names = [r.name for r in found]
     if len(set(names)) != len(names):
         raise RecipeError("two sources hold recordings of the same name; give each its own folder")
-    return sorted(found, key=lambda r: r.name)
+    return sorted(found, key=lambda r: r.name), failed
 
 
 def split_of(episode_id: str, validation: float) -> str:
@@ -109,15 +153,14 @@ def build(
     workers: int = 1,
     executor: str = "local",
     strict: bool = False,
-    on_episode: Callable[[dict], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
+    report: Reporter | None = None,
 ) -> BuildReport:
     """Build the release a recipe declares; see the module docstring for the flow."""
     recipe_path = Path(recipe_path)
     recipe = load_recipe(recipe_path)
     labelers = check_labelers(recipe)
     out = Path(out) if out is not None else Path("releases") / f"{recipe.name}-{recipe.version}"
-    found = recordings(recipe, recipe_path.parent)
+    found, unfetched = recordings(recipe, recipe_path.parent, report)
     if not found:
         raise RecipeError(f"{recipe_path}: the sources hold no recording")
     inputs = [Input(name=r.name, format=r.format, sha256=r.sha256) for r in found]
@@ -138,23 +181,31 @@ def build(
     (staging / FINGERPRINT_FILE).write_text(asked)
 
     tasks = [
-        EpisodeTask(r.name, r.path, split_of(episode_id_of(r.path), recipe.validation),
-                    staging / "work" / hashlib.sha256(r.name.encode()).hexdigest()[:16], recipe)
+        EpisodeTask(
+            r.name,
+            r.path,
+            split_of(episode_id_of(r.path), recipe.validation),
+            staging / "work" / hashlib.sha256(r.name.encode()).hexdigest()[:16],
+            recipe,
+        )
         for r in found
-    ]  # fmt: skip
-    if on_total:
-        on_total(len(tasks))
-    results = _executor(executor)(build_episode, tasks, workers=workers, on_done=on_episode)
+    ]
+    counter = _Counter(report, "building episodes", len(tasks))
+    results = _executor(executor)(
+        build_episode, tasks, workers=workers, on_done=lambda _: counter.add(1)
+    )
     results = _deduplicate(results)
     problems = [r for r in results if r["status"] == "quarantined"]
     if strict and problems:
         raise RecordingError(problems[0]["name"], f"--strict: {problems[0]['reason']}")
     built = [r for r in results if r["status"] == "built"]
     if not built:
-        raise RecipeError(f"no episode was built: {len(problems)} quarantined, "
-                          f"{len(results) - len(problems)} filtered; see their reasons with --strict")  # fmt: skip
+        raise RecipeError(
+            f"no episode was built: {len(problems)} quarantined, "
+            f"{len(results) - len(problems)} filtered; see their reasons with --strict"
+        )
 
-    meta = _write_release(staging, recipe, labelers, inputs, asked, tasks, results)
+    meta = _write_release(staging, recipe, labelers, inputs, asked, tasks, results, unfetched)
     shutil.rmtree(staging / "work")
     (staging / FINGERPRINT_FILE).unlink()
     if out.exists():
@@ -163,7 +214,9 @@ def build(
     return BuildReport(out, meta)
 
 
-def _write_release(staging, recipe, labelers, inputs, asked, tasks, results) -> ReleaseMeta:
+def _write_release(
+    staging, recipe, labelers, inputs, asked, tasks, results, unfetched
+) -> ReleaseMeta:
     built = sorted((r for r in results if r["status"] == "built"), key=lambda r: r["episode_id"])
     work = {t.name: t.work for t in tasks}
     files: dict[str, str] = {}
@@ -171,23 +224,46 @@ def _write_release(staging, recipe, labelers, inputs, asked, tasks, results) -> 
     from curate.release.writer import write_config
 
     for config in recipe.configs:
-        parts = {s: [work[r["name"]] / f"{config}.parquet" for r in built if r["split"] == s]
-                 for s in SPLITS}  # fmt: skip
-        schema = CHAT_SCHEMA if config != "ticks" else pq.read_schema(next(p for ps in parts.values() for p in ps))
+        parts = {
+            s: [work[r["name"]] / f"{config}.parquet" for r in built if r["split"] == s]
+            for s in SPLITS
+        }
+        schema = (
+            CHAT_SCHEMA
+            if config != "ticks"
+            else pq.read_schema(next(p for ps in parts.values() for p in ps))
+        )
         written = write_config(staging, config, parts, schema)
-        counts[config] = {s: sum(r["rows"][config] for r in built if r["split"] == s) for s in SPLITS}
+        counts[config] = {
+            s: sum(r["rows"][config] for r in built if r["split"] == s) for s in SPLITS
+        }
         for paths in written.values():
             files.update({p: sha256_file(staging / p) for p in paths})
 
     meta = ReleaseMeta(
-        name=recipe.name, version=recipe.version, fingerprint=asked, content_hash=content_hash(files),
-        curate_version=package_version("curate"), recipe=recipe.normalised(), labelers=labelers,
-        inputs=inputs, episodes={s: [r["episode_id"] for r in built if r["split"] == s] for s in SPLITS},
+        name=recipe.name,
+        version=recipe.version,
+        fingerprint=asked,
+        content_hash=content_hash(files),
+        curate_version=package_version("curate"),
+        recipe=recipe.normalised(),
+        labelers=labelers,
+        inputs=inputs,
+        episodes={s: [r["episode_id"] for r in built if r["split"] == s] for s in SPLITS},
         counts=counts,
-        quarantine=[Excluded(name=r["name"], reason=r["reason"]) for r in results if r["status"] == "quarantined"],
-        filtered=[Excluded(name=r["name"], reason=r["reason"]) for r in results if r["status"] == "filtered"],
+        quarantine=unfetched
+        + [
+            Excluded(name=r["name"], reason=r["reason"])
+            for r in results
+            if r["status"] == "quarantined"
+        ],
+        filtered=[
+            Excluded(name=r["name"], reason=r["reason"])
+            for r in results
+            if r["status"] == "filtered"
+        ],
         files={},
-    )  # fmt: skip
+    )
     stats = _sum_stats([r["stats"] for r in built], sum(r["ticks"] for r in built))
     plots = card.plot_stats(stats, staging)
     header = card.add_features(card.front_matter(meta), staging)
@@ -216,7 +292,7 @@ def _examples(folder: Path, counts: dict[str, dict[str, int]]) -> dict[str, str]
     for config in counts:
         if config == "ticks" or not counts[config]["train"]:
             continue
-        first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]
+        first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]  # train has rows
         rows = pq.read_table(first, columns=["messages"]).slice(0, 200).to_pylist()
         answers = [row["messages"][-1]["content"][0]["text"] for row in rows]
         idle = ("no_op", "Action: move(0, 0) and press()")
@@ -235,6 +311,20 @@ def _deduplicate(results: list[dict]) -> list[dict]:
         seen.add(eid)
         out.append(r)
     return out
+
+
+class _Counter:
+    """Turns increments into the cumulative `update` calls of a Reporter."""
+
+    def __init__(self, report: Reporter | None, what: str, total: int | None = None) -> None:
+        self.report, self.done = report, 0
+        if report:
+            report.start(what, total)
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self.report:
+            self.report.update(self.done)
 
 
 def _executor(name: str):

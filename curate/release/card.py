@@ -34,13 +34,20 @@ def front_matter(meta: ReleaseMeta) -> dict:
     """The card's YAML header: the Hub and `load_dataset` read `configs` and `dataset_info`."""
     configs, infos = [], []
     for i, config in enumerate(meta.counts):
-        entry = {"config_name": config,
-                 "data_files": [{"split": s, "path": f"data/{config}/{s}-*.parquet"} for s in SPLITS]}  # fmt: skip
+        splits = [s for s in SPLITS if meta.counts[config][s]]
+        entry = {
+            "config_name": config,
+            "data_files": [{"split": s, "path": f"data/{config}/{s}-*.parquet"} for s in splits],
+        }
         if i == 0:
             entry["default"] = True
         configs.append(entry)
-        infos.append({"config_name": config,
-                      "splits": [{"name": s, "num_examples": meta.counts[config][s]} for s in SPLITS]})  # fmt: skip
+        infos.append(
+            {
+                "config_name": config,
+                "splits": [{"name": s, "num_examples": meta.counts[config][s]} for s in splits],
+            }
+        )
     return {
         "license": meta.recipe["card"]["license"],
         "pretty_name": meta.name,
@@ -54,10 +61,12 @@ def add_features(header: dict, folder: Path) -> dict:
     """Put each config's features (read back from its first shard) and sizes into `dataset_info`."""
     for info in header["dataset_info"]:
         data = folder / "data" / info["config_name"]
-        first = sorted(data.glob("train-*.parquet"))[0]
+        first = sorted(data.glob("*.parquet"))[0]
         info["features"] = Features.from_arrow_schema(pq.read_schema(first))._to_yaml_list()
         for split in info["splits"]:
-            split["num_bytes"] = sum(p.stat().st_size for p in data.glob(f"{split['name']}-*.parquet"))
+            split["num_bytes"] = sum(
+                p.stat().st_size for p in data.glob(f"{split['name']}-*.parquet")
+            )
         info["dataset_size"] = sum(s["num_bytes"] for s in info["splits"])
     return header
 
@@ -65,14 +74,24 @@ def add_features(header: dict, folder: Path) -> dict:
 def plot_stats(stats: dict, folder: Path) -> list[str]:
     """One bar chart per space of how often each action occurs; returns the written paths."""
     charts = {
-        "env": ("share of ticks with each canonical action on", _share(stats["env"], stats["ticks"])),
-        "vpt": ("most frequent VPT button classes (share of ticks)",
-                _top(_share(stats["vpt"], stats["ticks"]), 15)),
-        "text": ("share of ticks whose Action line has each part", _share(stats["text"], stats["ticks"])),
-        "motion": ("most frequent motion phrases (share of ticks)",
-                   _top(_share(stats["motion"], stats["ticks"]), 15)),
+        "env": (
+            "share of ticks with each canonical action on",
+            _top(_share(stats["env"], stats["ticks"]), 30),
+        ),
+        "vpt": (
+            "most frequent VPT button classes (share of ticks)",
+            _top(_share(stats["vpt"], stats["ticks"]), 15),
+        ),
+        "text": (
+            "share of ticks whose Action line has each part",
+            _top(_share(stats["text"], stats["ticks"]), 10),
+        ),
+        "motion": (
+            "most frequent motion phrases (share of ticks)",
+            _top(_share(stats["motion"], stats["ticks"]), 15),
+        ),
         "events": ("task events that end an instruction segment", _top(stats["events"], 15)),
-    }  # fmt: skip
+    }
     written = []
     for space, (title, values) in charts.items():
         if not values:
@@ -109,15 +128,19 @@ def render(meta: ReleaseMeta, header: dict, plots: list[str], examples: dict[str
         "",
         f"# {meta.name} v{meta.version}",
         "",
-        recipe["card"]["description"] or "Minecraft gameplay labelled in several abstracted action "
+        recipe["card"]["description"]
+        or "Minecraft gameplay labelled in several abstracted action "
         "spaces by curate, the same gameplay built the same way in every space.",
         "",
         "## What is inside",
         "",
         "| config | rows (train) | rows (validation) | what |",
         "| --- | --- | --- | --- |",
-        *(f"| `{c}` | {meta.counts[c]['train']} | {meta.counts[c]['validation']} | "
-          f"{DESCRIPTIONS[c]} |" for c in meta.counts),
+        *(
+            f"| `{c}` | {meta.counts[c]['train']} | {meta.counts[c]['validation']} | "
+            f"{DESCRIPTIONS[c]} |"
+            for c in meta.counts
+        ),
         "",
         f"Episodes: {len(meta.episodes['train'])} train, {len(meta.episodes['validation'])} "
         f"validation (assigned by a hash of the episode id, so the split is stable as sources "
@@ -139,16 +162,19 @@ def render(meta: ReleaseMeta, header: dict, plots: list[str], examples: dict[str
         "",
         "## Examples",
         "",
-        *(line for config, text in examples.items()
-          for line in (f"`{config}`, an answer:", "", "```", text, "```", "")),
+        *(
+            line
+            for config, text in examples.items()
+            for line in (f"`{config}`, an answer:", "", "```", text, "```", "")
+        ),
         "## Validation",
         "",
         _validation(meta.validation),
         "",
         "## How it was built",
         "",
-        f"- curate {meta.curate_version}; fingerprint `{meta.fingerprint}` (what was asked: recipe, "
-        f"labeler versions, inputs); content hash `{meta.content_hash}` (what was built).",
+        f"- curate {meta.curate_version}; fingerprint `{meta.fingerprint}` (what was asked: "
+        f"recipe, labeler versions, inputs); content hash `{meta.content_hash}` (what was built).",
         f"- Labelers: {', '.join(f'{k} v{v}' for k, v in sorted(meta.labelers.items()))}.",
         f"- Inputs: {len(meta.inputs)} recording(s), each named with its sha256 in "
         "`meta/release.json`.",
@@ -161,7 +187,7 @@ def render(meta: ReleaseMeta, header: dict, plots: list[str], examples: dict[str
         yaml.safe_dump(recipe, sort_keys=False).rstrip(),
         "```",
         "",
-    ]  # fmt: skip
+    ]
     return "\n".join(lines)
 
 

@@ -60,7 +60,9 @@ class ReleaseMeta(BaseModel):
     def read(cls, folder: Path) -> ReleaseMeta:
         path = folder / META_PATH
         if not path.exists():
-            raise FileNotFoundError(f"{folder}: not a release folder (no {META_PATH}); run curate build")
+            raise FileNotFoundError(
+                f"{folder}: not a release folder (no {META_PATH}); run curate build"
+            )
         return cls.model_validate_json(path.read_text())
 
 
@@ -74,12 +76,19 @@ def sha256_file(path: Path) -> str:
 
 def hash_json(data: object) -> str:
     """sha256 of canonical JSON (sorted keys, no spaces)."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def fingerprint(recipe: dict, labelers: dict[str, str], inputs: list[Input]) -> str:
-    return hash_json({"recipe": recipe, "labelers": labelers,
-                      "inputs": [i.model_dump() for i in sorted(inputs, key=lambda i: i.name)]})  # fmt: skip
+    return hash_json(
+        {
+            "recipe": recipe,
+            "labelers": labelers,
+            "inputs": [i.model_dump() for i in sorted(inputs, key=lambda i: i.name)],
+        }
+    )
 
 
 def content_hash(files: dict[str, str]) -> str:

@@ -21,14 +21,15 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import disable_progress_bars
+from huggingface_hub.utils import httpx as hub_http  # the client's HTTP library, whichever it is
+
+from curate.release.meta import META_PATH
 
 REPO_TYPE = "dataset"
 BRANCH = "main"
-RELEASE_META = Path("meta") / "release.json"
 # Kept when the tree is made equal to the release: the Hub writes it into every new repo and
 # reads its LFS rules.
 HUB_FILES = frozenset({".gitattributes"})
@@ -61,7 +62,7 @@ def release_tag(version: str) -> str:
 
 def release_version(folder: Path) -> str:
     """The version in `meta/release.json`, checked before anything touches the network."""
-    meta = folder / RELEASE_META
+    meta = folder / META_PATH
     if not meta.is_file():
         raise PushError(f"not a release folder: run curate build first ({meta} is missing)")
     try:
@@ -90,7 +91,10 @@ def push(folder: Path, repo_id: str, *, private: bool = False, progress: bool = 
     """Upload `folder` to the dataset repo `repo_id` as one commit and tag it `v<version>`.
 
     Creates the repo when it is missing (`private` applies only then). Raises PushError, with
-    nothing uploaded, when the tag exists: a release is never re-tagged.
+    nothing uploaded, when the tag exists: a release is never re-tagged. `progress` shows the
+    client's upload bars. One `create_commit`, not `upload_folder`: with hf_xet installed,
+    `upload_folder` may split a large folder into several commits, and main would then hold
+    half a release between them.
     """
     folder = Path(folder)
     tag = release_tag(release_version(folder))
@@ -157,7 +161,7 @@ def _hub_errors(endpoint: str, repo_id: str) -> Iterator[None]:
         yield
     except OfflineModeIsEnabled as e:
         raise PushError("HF_HUB_OFFLINE is set: unset it to push") from e
-    except httpx2.TransportError as e:
+    except hub_http.TransportError as e:
         raise PushError(
             f"cannot reach the Hub at {endpoint} ({type(e).__name__}: {e}):"
             " check the network, or HF_ENDPOINT if it is set"

@@ -24,12 +24,24 @@ from pydantic import (
     model_validator,
 )
 
-CONFIGS = ("ticks", "text_action", "motion_action", "grounding_action", "motion_coa",
-           "grounding_coa", "all_in_one")  # fmt: skip
-Config = Literal[
-    "ticks", "text_action", "motion_action", "grounding_action", "motion_coa", "grounding_coa",
+CONFIGS = (
+    "ticks",
+    "text_action",
+    "motion_action",
+    "grounding_action",
+    "motion_coa",
+    "grounding_coa",
     "all_in_one",
-]  # fmt: skip
+)
+Config = Literal[
+    "ticks",
+    "text_action",
+    "motion_action",
+    "grounding_action",
+    "motion_coa",
+    "grounding_coa",
+    "all_in_one",
+]
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -162,9 +174,12 @@ def load_recipe(path: Path | str) -> Recipe:
     except OSError as exc:
         raise RecipeError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+        detail = " ".join(str(exc).split())
+        raise RecipeError(f"{path}: not valid YAML: {detail}") from None
     if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe is a YAML mapping of keys (name, version, sources, ...)")
+        raise RecipeError(
+            f"{path}: a recipe is a YAML mapping of keys (name, version, sources, ...)"
+        )
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:

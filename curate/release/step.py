@@ -106,8 +106,9 @@ def full_labels(episode: Episode, recipe: Recipe) -> pl.DataFrame:
 def ticks_table(episode: Episode, full: pl.DataFrame) -> pa.Table:
     """The `ticks` config of one episode: one row per tick, raw action and every label."""
     columns = [c for cols in TICK_LABELS.values() for c in cols]
-    frame = full.select(pl.lit(episode.episode_id).alias("episode_id"), *episode.ticks.column_names,
-                        *columns)  # fmt: skip
+    frame = full.select(
+        pl.lit(episode.episode_id).alias("episode_id"), *episode.ticks.column_names, *columns
+    )
     table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())  # string, not large_string
     return table.cast(Features.from_arrow_schema(table.schema).arrow_schema)
 
@@ -117,16 +118,23 @@ def label_stats(full: pl.DataFrame) -> dict:
     moved = (pl.col("camera_pitch") != 0) | (pl.col("camera_yaw") != 0)
     text = pl.col("text_action")
     phrases = full["motion_text"].str.strip_prefix("Motion: ").str.split(", ").explode()
-    ends = full.filter(pl.col("instruction_is_end"))["instruction_event"].str.split(":").list.first()
+    ends = (
+        full.filter(pl.col("instruction_is_end"))["instruction_event"].str.split(":").list.first()
+    )
     return {
-        "env": {**{name: int(full[name].sum()) for name in BINARY_ACTIONS},
-                "camera": int(full.select(moved.sum()).item()), "null": int(full["null"].sum())},
+        "env": {
+            **{name: int(full[name].sum()) for name in BINARY_ACTIONS},
+            "camera": int(full.select(moved.sum()).item()),
+            "null": int(full["null"].sum()),
+        },
         "vpt": _counts(full["vpt_buttons"].cast(pl.String)),
-        "text": {part: int(full.select(text.str.contains(part, literal=True).sum()).item())
-                 for part in ("move(", "press(", "click(left)", "click(right)", "no_op")},
+        "text": {
+            part: int(full.select(text.str.contains(part, literal=True).sum()).item())
+            for part in ("move(", "press(", "click(left)", "click(right)", "no_op")
+        },
         "motion": _counts(phrases),
         "events": _counts(ends),
-    }  # fmt: skip
+    }
 
 
 def _counts(values: pl.Series) -> dict[str, int]:
@@ -136,7 +144,9 @@ def _counts(values: pl.Series) -> dict[str, int]:
 
 def sft_turns(episode: Episode, recipe: Recipe) -> tuple[list[Turn], np.ndarray]:
     """The kept ticks (every `stride`-th, aggregated) with their labels, and which are no-ops."""
-    kept = Episode(episode.episode_id, episode.source, resample(episode.ticks, recipe.images.stride))
+    kept = Episode(
+        episode.episode_id, episode.source, resample(episode.ticks, recipe.images.stride)
+    )
     action = labeler("text", recipe).label(kept)["text_action"].to_list()
     motion = labeler("motion", recipe).label(kept)["motion_text"].to_list()
     instruction = labeler("instruction", recipe).label(episode)["instruction_text"]

@@ -41,7 +41,14 @@ def verify(folder: Path | str) -> list[str]:
     except (FileNotFoundError, ValueError) as exc:
         return [str(exc)]
     problems = []
-    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    # Hidden paths are the Hub's and the downloader's (.gitattributes, .cache/), not the release's.
+    on_disk = {
+        rel
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not (rel := p.relative_to(folder).as_posix()).startswith(".")
+        and "/." not in rel
+    }
     for rel, expected in meta.files.items():
         if rel not in on_disk:
             problems.append(f"{rel}: listed in meta/release.json but missing")
@@ -72,7 +79,9 @@ def _check_loading(folder: Path, meta: ReleaseMeta, header: dict) -> list[str]:
 
     disable_progress_bar()
 
-    features = {i["config_name"]: Features._from_yaml_list(i["features"]) for i in header["dataset_info"]}
+    features = {
+        i["config_name"]: Features._from_yaml_list(i["features"]) for i in header["dataset_info"]
+    }
     problems = []
     with _offline() as cache:
         for config, counts in meta.counts.items():
@@ -86,5 +95,7 @@ def _check_loading(folder: Path, meta: ReleaseMeta, header: dict) -> list[str]:
                     problems.append(f"{config}/{split}: features differ from the card's")
                 rows = loaded[split].num_rows if split in loaded else 0
                 if rows != counts[split]:
-                    problems.append(f"{config}/{split}: {rows} rows loaded, meta says {counts[split]}")
+                    problems.append(
+                        f"{config}/{split}: {rows} rows loaded, meta says {counts[split]}"
+                    )
     return problems

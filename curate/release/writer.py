@@ -29,13 +29,17 @@ def plan_shards(parts: list[Path], limit: int = SHARD_BYTES) -> list[list[Path]]
             size = 0
         groups[-1].append(part)
         size += part_size
-    return groups or [[]]  # an empty split is still one (empty) file, so every split loads
+    return groups
 
 
 def write_config(
     folder: Path, config: str, parts: dict[str, list[Path]], schema: pa.Schema
 ) -> dict[str, list[str]]:
-    """Write every split of one config; returns split -> the written files' relative paths."""
+    """Write every split of one config; returns split -> the written files' relative paths.
+
+    A split without rows gets no file (`datasets` cannot load an empty split), and the card
+    declares only the splits that have files.
+    """
     row_group = ROW_GROUP_ROWS.get(config, IMAGE_ROW_GROUP)
     written: dict[str, list[str]] = {}
     for split in SPLITS:
@@ -46,8 +50,6 @@ def write_config(
             path = folder / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-                if not group:
-                    writer.write_table(schema.empty_table())
                 for part in group:
                     writer.write_table(pq.read_table(part).cast(schema), row_group_size=row_group)
             written[split].append(rel)

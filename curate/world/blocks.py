@@ -11,8 +11,15 @@ import numpy as np
 # Block ids index the voxel array (uint8); 0 is air. Names are Minecraft ids without `minecraft.`.
 AIR, GRASS, DIRT, STONE, OAK_LOG, LEAVES, IRON_ORE, CRAFTING_TABLE = range(8)
 BLOCK_NAMES: tuple[str, ...] = (
-    "air", "grass_block", "dirt", "stone", "oak_log", "oak_leaves", "iron_ore", "crafting_table",
-)  # fmt: skip
+    "air",
+    "grass_block",
+    "dirt",
+    "stone",
+    "oak_log",
+    "oak_leaves",
+    "iron_ore",
+    "crafting_table",
+)
 BLOCK_IDS: dict[str, int] = {name: i for i, name in enumerate(BLOCK_NAMES)}
 
 TEXTURE_SIZE = 16
@@ -22,12 +29,20 @@ TOP, SIDE, BOTTOM = range(3)  # face kinds, the second index of TEXTURES
 # hardness x 1.5 s (x 5 when the block needs a tool), divided by 2 for a wooden tool. Iron ore
 # needs a stone pickaxe in Minecraft; here the wooden one does, at stone-pickaxe-like speed.
 BREAK_TICKS_HAND: dict[int, int] = {
-    GRASS: 18, DIRT: 15, STONE: 150, OAK_LOG: 60, LEAVES: 6, IRON_ORE: 300, CRAFTING_TABLE: 75,
-}  # fmt: skip
+    GRASS: 18,
+    DIRT: 15,
+    STONE: 150,
+    OAK_LOG: 60,
+    LEAVES: 6,
+    IRON_ORE: 300,
+    CRAFTING_TABLE: 75,
+}
 TOOL_FOR_BLOCK: dict[int, str] = {
-    STONE: "wooden_pickaxe", IRON_ORE: "wooden_pickaxe", OAK_LOG: "wooden_axe",
+    STONE: "wooden_pickaxe",
+    IRON_ORE: "wooden_pickaxe",
+    OAK_LOG: "wooden_axe",
     CRAFTING_TABLE: "wooden_axe",
-}  # fmt: skip
+}
 BREAK_TICKS_TOOL: dict[int, int] = {STONE: 23, IRON_ORE: 45, OAK_LOG: 30, CRAFTING_TABLE: 38}
 
 # What a broken block drops (Minecraft: grass drops dirt, stone drops cobblestone).

@@ -98,10 +98,13 @@ def _march(vox, ox, oy, oz, dx, dy, dz, max_t):
             if block != 0:
                 return t, ix, iy, iz, axis, block
         elif (
-            (iy >= ny and dy >= 0) or (iy < 0 and dy <= 0)
-            or (ix >= nx and dx >= 0) or (ix < 0 and dx <= 0)
-            or (iz >= nz and dz >= 0) or (iz < 0 and dz <= 0)
-        ):  # fmt: skip
+            (iy >= ny and dy >= 0)
+            or (iy < 0 and dy <= 0)
+            or (ix >= nx and dx >= 0)
+            or (ix < 0 and dx <= 0)
+            or (iz >= nz and dz >= 0)
+            or (iz < 0 and dz <= 0)
+        ):
             break  # left the world for good
         if tmx < tmy and tmx < tmz:
             t, ix, axis = tmx, ix + sx, 0

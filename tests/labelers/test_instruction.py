@@ -57,8 +57,11 @@ def test_contract_fields():
 def test_event_on_tick_zero_is_a_one_tick_segment():
     labels = label(make_ticks(4, {0: ["pickup:apple"], 2: ["pickup:stick"]}))
     assert labels["instruction_text"].to_list() == [
-        "Pick up an apple.", "Pick up a stick.", "Pick up a stick.", None,
-    ]  # fmt: skip
+        "Pick up an apple.",
+        "Pick up a stick.",
+        "Pick up a stick.",
+        None,
+    ]
     assert labels["instruction_segment"].to_list() == [0, 1, 1, 2]
 
 
@@ -76,8 +79,10 @@ def test_several_events_on_one_tick_whitelist_order_first():
     labels = label(make_ticks(3, events))
     assert labels["instruction_event"].to_list()[0] == "mine_block:stone"
     assert labels["instruction_events"].to_list()[2] == [
-        "mine_block:stone", "use_item:wooden_pickaxe", "pickup:cobblestone",
-    ]  # fmt: skip
+        "mine_block:stone",
+        "use_item:wooden_pickaxe",
+        "pickup:cobblestone",
+    ]
     # Within one family, sorted order decides.
     labels = label(make_ticks(1, {0: ["mine_block:sand", "mine_block:dirt"]}))
     assert labels["instruction_event"].to_list() == ["mine_block:dirt"]

@@ -126,12 +126,21 @@ def test_slot_columns():
     table = make_ticks(2, forward=[1, 0], camera_yaw=[0.0, -1.0], gui_open=[False, True])
     labels = MotionLabeler().label(Episode("ep", "test", table))
     assert labels.columns == [
-        "motion_text", "motion_move", "motion_move_state", "motion_camera", "motion_mouse",
+        "motion_text",
+        "motion_move",
+        "motion_move_state",
+        "motion_camera",
+        "motion_mouse",
         "motion_keyboard",
-    ]  # fmt: skip
+    ]
     assert labels.row(0) == (
-        "Motion: move forward, open gui", "move forward", None, None, None, "open gui",
-    )  # fmt: skip
+        "Motion: move forward, open gui",
+        "move forward",
+        None,
+        None,
+        None,
+        "open gui",
+    )
     assert labels.row(1) == ("Motion: cursor move left", None, None, "cursor move left", None, None)
 
 
@@ -161,9 +170,12 @@ def test_inventory_press_and_hold_toggle_once():
     gui = [3 <= t <= 11 for t in range(n)]
     phrases = gui_phrases(make_ticks(n, inventory=inventory, gui_open=gui))
     assert phrases == {
-        2: "open inventory", 3: "open inventory", 4: "open inventory",
-        10: "close inventory", 11: "close inventory",
-    }  # fmt: skip
+        2: "open inventory",
+        3: "open inventory",
+        4: "open inventory",
+        10: "close inventory",
+        11: "close inventory",
+    }
 
 
 def test_gui_edges_without_inventory_key():
@@ -291,8 +303,22 @@ def test_empty_episode():
     assert texts(make_ticks(0)) == []
 
 
-KEYS = ("forward", "back", "left", "right", "jump", "sneak", "sprint", "attack", "use", "drop",
-        "inventory", "hotbar.2", "hotbar.5", "swapHands")  # fmt: skip
+KEYS = (
+    "forward",
+    "back",
+    "left",
+    "right",
+    "jump",
+    "sneak",
+    "sprint",
+    "attack",
+    "use",
+    "drop",
+    "inventory",
+    "hotbar.2",
+    "hotbar.5",
+    "swapHands",
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -336,8 +362,11 @@ def test_chunks_take_their_first_tick_label():
     text = [JUMP, FWD, FWD, NO_OP, FWD, FWD, FWD]
     assert chunk_rows(text, chunk=3, stride=3) == [(0, 2, JUMP), (3, 5, NO_OP), (6, 6, FWD)]
     assert chunk_rows(text, chunk=3, stride=2) == [
-        (0, 2, JUMP), (2, 4, FWD), (4, 6, FWD), (6, 6, FWD),
-    ]  # fmt: skip
+        (0, 2, JUMP),
+        (2, 4, FWD),
+        (4, 6, FWD),
+        (6, 6, FWD),
+    ]
 
 
 def test_chunks_merge_touching_identical_labels_only():

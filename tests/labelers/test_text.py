@@ -21,18 +21,26 @@ from curate.labelers.text import (
         ({}, "Action: no_op", "Action: move(0, 0) and press()"),
         ({"camera": [0.3, -1.5]}, "Action: move(-10, 2)", "Action: move(-10, 2) and press()"),
         ({"attack": 1}, "Action: click(left)", "Action: move(0, 0) and press() and click(left)"),
-        ({"attack": 1, "use": 1}, "Action: click(left) and click(right)",
-         "Action: move(0, 0) and press() and click(left) and click(right)"),
-        ({"forward": 1, "jump": 1, "sprint": 1, "camera": [0.0, 0.15]},
-         "Action: move(1, 0) and press(w, space, left.control)",
-         "Action: move(1, 0) and press(w, space, left.control)"),
+        (
+            {"attack": 1, "use": 1},
+            "Action: click(left) and click(right)",
+            "Action: move(0, 0) and press() and click(left) and click(right)",
+        ),
+        (
+            {"forward": 1, "jump": 1, "sprint": 1, "camera": [0.0, 0.15]},
+            "Action: move(1, 0) and press(w, space, left.control)",
+            "Action: move(1, 0) and press(w, space, left.control)",
+        ),
         # the fixed key order: escape s q w 1..9 e space a d left.shift left.control f
-        ({name: 1 for name in BINARY_ACTIONS if name not in ("attack", "use", "pickItem")},
-         "Action: press(escape, s, q, w, 1, 2, 3, 4, 5, 6, 7, 8, 9, e, space, a, d, left.shift, "
-         "left.control, f)", None),
+        (
+            {name: 1 for name in BINARY_ACTIONS if name not in ("attack", "use", "pickItem")},
+            "Action: press(escape, s, q, w, 1, 2, 3, 4, 5, 6, 7, 8, 9, e, space, a, d, left.shift, "
+            "left.control, f)",
+            None,
+        ),
         ({"pickItem": 1}, "Action: no_op", "Action: move(0, 0) and press()"),  # no text form
     ],
-)  # fmt: skip
+)
 def test_golden(action, compact, reserved):
     assert encode_text_action(action) == compact
     if reserved:

@@ -18,9 +18,10 @@ def tokens(n_bins=11, **columns):
 
 def test_bin_centres_match_vpt():
     np.testing.assert_allclose(
-        bin_centres(11), [-10, -5.810, -3.215, -1.610, -0.615, 0, 0.615, 1.610, 3.215, 5.810, 10],
+        bin_centres(11),
+        [-10, -5.810, -3.215, -1.610, -0.615, 0, 0.615, 1.610, 3.215, 5.810, 10],
         atol=1e-3,
-    )  # fmt: skip
+    )
 
 
 def test_centres_quantise_to_their_own_bin():
@@ -60,10 +61,22 @@ def test_small_move_that_rounds_to_null_is_not_a_move():
         ({"hotbar.1": [1]}, 864),
         ({"hotbar.2": [1], "hotbar.9": [1]}, 9 * 864),  # several hotbar keys: the highest
         ({"ESC": [1], "swapHands": [1], "pickItem": [1]}, 0),  # dropped by the token space
-        ({"hotbar.9": [1], "back": [1], "right": [1], "sneak": [1], "use": [1], "drop": [1],
-          "attack": [1], "jump": [1], "camera_pitch": [5.0]}, 8639),
+        (
+            {
+                "hotbar.9": [1],
+                "back": [1],
+                "right": [1],
+                "sneak": [1],
+                "use": [1],
+                "drop": [1],
+                "attack": [1],
+                "jump": [1],
+                "camera_pitch": [5.0],
+            },
+            8639,
+        ),
     ],
-)  # fmt: skip
+)
 def test_joint_button_class(columns, expected):
     assert tokens(**columns)[0].tolist() == [expected]
 
@@ -82,6 +95,8 @@ def test_labeler_fields():
     episode = Episode("e", "vpt", tick_table(2, forward=[0, 1]))
     labeler = VptTokenLabeler(bins=21)
     assert labeler.fields(labeler.label(episode)).to_dicts() == [
-        {"buttons": 0, "camera": 220}, {"buttons": 288, "camera": 220}]  # fmt: skip
+        {"buttons": 0, "camera": 220},
+        {"buttons": 288, "camera": 220},
+    ]
     with pytest.raises(ValueError, match="11, 21"):
         VptTokenLabeler(bins=7)

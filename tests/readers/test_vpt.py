@@ -15,12 +15,30 @@ from curate.readers.vpt import read_vpt
 from curate.testing import vpt_line, write_vpt
 
 # Another project's 25-column encoding of the slices (see its SOURCE.md), then yaw, pitch.
-SOLARIS_COLUMNS = ["inventory", "ESC", *(f"hotbar.{i}" for i in range(1, 10)), "forward", "back",
-                   "left", "right", "jump", "sneak", "sprint", "swapHands", "attack", "use",
-                   "pickItem", "drop"]  # fmt: skip
-SLICES = {"all_off": slice(0, 1), "attack_stuck_offset_unstuck_before": slice(2, 4),
-          "hotbar_offset_set_before_slice": slice(2, 4), "attack_stuck": slice(None),
-          "each_binary_on": slice(None)}  # fmt: skip
+SOLARIS_COLUMNS = [
+    "inventory",
+    "ESC",
+    *(f"hotbar.{i}" for i in range(1, 10)),
+    "forward",
+    "back",
+    "left",
+    "right",
+    "jump",
+    "sneak",
+    "sprint",
+    "swapHands",
+    "attack",
+    "use",
+    "pickItem",
+    "drop",
+]
+SLICES = {
+    "all_off": slice(0, 1),
+    "attack_stuck_offset_unstuck_before": slice(2, 4),
+    "hotbar_offset_set_before_slice": slice(2, 4),
+    "attack_stuck": slice(None),
+    "each_binary_on": slice(None),
+}
 
 
 def actions(path) -> list[dict]:
@@ -96,7 +114,11 @@ def test_hotbar_scroll_from_initial_zero(tmp_path):
 def test_null_definition(tmp_path):
     lines = [vpt_line(), vpt_line(dx=0.1), vpt_line(keys=["escape"]), vpt_line(keys=["f13"])]
     assert [r["null"] for r in actions(write_vpt(tmp_path / "n.jsonl", lines))] == [
-        True, False, False, True]  # fmt: skip
+        True,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_gui_cursor_on_frame_pixels(tmp_path):

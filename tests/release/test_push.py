@@ -141,6 +141,8 @@ def hub(tmp_path: Path, hf_home: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
             monkeypatch.delenv(name, raising=False)
         # Read once at import: whatever the library itself sends must go to this server too.
         monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.url)
+        template = server.url + "/{repo_id}/resolve/{revision}/{filename}"
+        monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
         monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
         yield server
 
@@ -251,7 +253,7 @@ def test_the_tagged_release_downloads_and_loads_as_built(
 
 
 def test_the_token_stays_in_the_environment(tmp_path: Path, hub, release: Path) -> None:
-    """A real run, in its own process with its own HF_HOME: the token is on no disk, in no output."""
+    """A real run, in its own process and HF_HOME: the token is on no disk and in no output."""
     home, local = tmp_path / "user_home", tmp_path / "download"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env |= {"HF_HOME": str(home), "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN}
@@ -317,6 +319,15 @@ def test_an_unreachable_hub_is_named(release: Path, monkeypatch: pytest.MonkeyPa
 
     with pytest.raises(PushError, match=f"cannot reach the Hub at {endpoint}"):
         push(release, REPO, progress=False)
+
+
+def test_offline_mode_is_named(hub, release: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+    with pytest.raises(PushError, match="HF_HUB_OFFLINE is set: unset it to push"):
+        push(release, REPO, progress=False)
+
+    assert hub.requests == []
 
 
 def test_a_tag_made_by_someone_else_during_the_push_is_not_moved(

@@ -1,0 +1,68 @@
+"""Recipes: defaults, clear errors naming the bad key, paths relative to the recipe's folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from curate.release.recipe import RecipeError, json_schema, load_recipe, resolve_source
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json"
+MINIMAL = "name: demo\nversion: 0.1.0\nsources:\n  - {format: vpt, path: raw}\n"
+
+
+def recipe_file(tmp_path, text: str) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_minimal_recipe_gets_defaults(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, MINIMAL))
+    data = recipe.normalised()
+    assert data["configs"] == ["ticks"] and data["seed"] == 0 and data["validation"] == 0.1
+    assert data["sources"] == [{"format": "vpt", "path": "raw"}]  # as written, never absolute
+    assert data["images"] == {"width": 640, "height": 360, "stride": 1, "quality": 90}
+
+
+def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, MINIMAL))
+    assert resolve_source(recipe.sources[0], tmp_path).path == tmp_path / "raw"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (MINIMAL.replace("path: raw", "pth: raw"), "sources.0.pth: Extra inputs are not permitted"),
+        (MINIMAL.replace("0.1.0", "0.1"), "version: version must be MAJOR.MINOR.PATCH"),
+        (MINIMAL + "configs: [ticks, text]\n", "configs.1: Input should be 'ticks'"),
+        (MINIMAL + "images: {stride: 0}\n", "images.stride: Input should be greater than"),
+        (MINIMAL + "colour: red\n", "colour: Extra inputs are not permitted"),
+        (MINIMAL.replace("format: vpt", "format: mp4"), "sources.0: Input tag 'mp4'"),
+        ("name: demo\nversion: 0.1.0\n", "sources: Field required"),
+        ("- just\n- a list\n", "a recipe is a YAML mapping"),
+        ("name: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_recipe_gives_one_clear_error(tmp_path, text, message):
+    with pytest.raises(RecipeError) as info:
+        load_recipe(recipe_file(tmp_path, text))
+    assert message in str(info.value) and "recipe.yaml" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_configs_are_deduplicated_in_contract_order(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, MINIMAL + "configs: [motion_coa, ticks, ticks]\n"))
+    assert recipe.configs == ["ticks", "motion_coa"]
+
+
+def test_schema_file_is_current():
+    # regenerate with: python -m curate.release.recipe > schemas/recipe.schema.json
+    assert json.loads(SCHEMA_FILE.read_text()) == json_schema()
+
+
+def test_ready_recipes_load():
+    for path in sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml")):
+        load_recipe(path)
