@@ -45,10 +45,12 @@ from curate.release.recipe import (
     Recipe,
     RecipeError,
     SynthSource,
+    about_text,
     load_recipe,
     resolve_source,
 )
 from curate.release.step import TICK_LABELS, EpisodeTask, build_episode
+from curate.release.writer import write_config
 
 FINGERPRINT_FILE = "FINGERPRINT"
 
@@ -146,6 +148,35 @@ def split_of(episode_id: str, validation: float) -> str:
     return "validation" if h < validation else "train"
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a build was asked for, settled before any episode is built."""
+
+    recipe: Recipe
+    labelers: dict[str, str]  # space -> version
+    recordings: list[Recording]
+    unfetched: list[Excluded]  # recordings a source could not deliver
+    about: str  # the card's About text
+    fingerprint: str
+
+    @property
+    def inputs(self) -> list[Input]:
+        return [Input(name=r.name, format=r.format, sha256=r.sha256) for r in self.recordings]
+
+
+def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
+    """Validate the recipe, find (generate, download) its recordings, fingerprint the request."""
+    recipe = load_recipe(recipe_path)
+    labelers = check_labelers(recipe)
+    found, unfetched = recordings(recipe, recipe_path.parent, report)
+    if not found:
+        raise RecipeError(f"{recipe_path}: the sources hold no recording")
+    about = about_text(recipe, recipe_path.parent)
+    inputs = [Input(name=r.name, format=r.format, sha256=r.sha256) for r in found]
+    asked = fingerprint(recipe.normalised(), labelers, inputs, about)
+    return Plan(recipe, labelers, found, unfetched, about, asked)
+
+
 def build(
     recipe_path: Path | str,
     out: Path | str | None = None,
@@ -156,29 +187,22 @@ def build(
     report: Reporter | None = None,
 ) -> BuildReport:
     """Build the release a recipe declares; see the module docstring for the flow."""
-    recipe_path = Path(recipe_path)
-    recipe = load_recipe(recipe_path)
-    labelers = check_labelers(recipe)
+    the_plan = plan(Path(recipe_path), report)
+    recipe = the_plan.recipe
     out = Path(out) if out is not None else Path("releases") / f"{recipe.name}-{recipe.version}"
-    found, unfetched = recordings(recipe, recipe_path.parent, report)
-    if not found:
-        raise RecipeError(f"{recipe_path}: the sources hold no recording")
-    inputs = [Input(name=r.name, format=r.format, sha256=r.sha256) for r in found]
-    asked = fingerprint(recipe.normalised(), labelers, inputs)
-
     if out.exists():
         existing = ReleaseMeta.read(out)
-        if existing.fingerprint == asked:
+        if existing.fingerprint == the_plan.fingerprint:
             return BuildReport(out, existing, reused=True)
         raise RecipeError(
             f"{out} holds another build (fingerprint {existing.fingerprint[:12]}); remove it, or "
             "build to another --out, or bump `version`"
         )
     staging = out.with_name(out.name + ".partial")
-    if staging.exists() and _read(staging / FINGERPRINT_FILE) != asked:
+    if staging.exists() and _read(staging / FINGERPRINT_FILE) != the_plan.fingerprint:
         shutil.rmtree(staging)  # an interrupted build of something else: nothing to resume
     staging.mkdir(parents=True, exist_ok=True)
-    (staging / FINGERPRINT_FILE).write_text(asked)
+    (staging / FINGERPRINT_FILE).write_text(the_plan.fingerprint)
 
     tasks = [
         EpisodeTask(
@@ -188,7 +212,7 @@ def build(
             staging / "work" / hashlib.sha256(r.name.encode()).hexdigest()[:16],
             recipe,
         )
-        for r in found
+        for r in the_plan.recordings
     ]
     counter = _Counter(report, "building episodes", len(tasks))
     results = _executor(executor)(
@@ -198,77 +222,65 @@ def build(
     problems = [r for r in results if r["status"] == "quarantined"]
     if strict and problems:
         raise RecordingError(problems[0]["name"], f"--strict: {problems[0]['reason']}")
-    built = [r for r in results if r["status"] == "built"]
-    if not built:
+    if not any(r["status"] == "built" for r in results):
         raise RecipeError(
             f"no episode was built: {len(problems)} quarantined, "
             f"{len(results) - len(problems)} filtered; see their reasons with --strict"
         )
 
-    meta = _write_release(staging, recipe, labelers, inputs, asked, tasks, results, unfetched)
+    meta = _write_release(staging, the_plan, tasks, results)
     shutil.rmtree(staging / "work")
     (staging / FINGERPRINT_FILE).unlink()
-    if out.exists():
-        shutil.rmtree(out)
     staging.rename(out)
     return BuildReport(out, meta)
 
 
+def _excluded(results: list[dict], status: str) -> list[Excluded]:
+    return [Excluded(name=r["name"], reason=r["reason"]) for r in results if r["status"] == status]
+
+
 def _write_release(
-    staging, recipe, labelers, inputs, asked, tasks, results, unfetched
+    staging: Path, the_plan: Plan, tasks: list[EpisodeTask], results: list[dict]
 ) -> ReleaseMeta:
+    """Shards, plots, card and meta of the built episodes, written into `staging`."""
+    recipe = the_plan.recipe
     built = sorted((r for r in results if r["status"] == "built"), key=lambda r: r["episode_id"])
     work = {t.name: t.work for t in tasks}
     files: dict[str, str] = {}
     counts: dict[str, dict[str, int]] = {}
-    from curate.release.writer import write_config
-
     for config in recipe.configs:
         parts = {
             s: [work[r["name"]] / f"{config}.parquet" for r in built if r["split"] == s]
             for s in SPLITS
         }
-        schema = (
-            CHAT_SCHEMA
-            if config != "ticks"
-            else pq.read_schema(next(p for ps in parts.values() for p in ps))
-        )
-        written = write_config(staging, config, parts, schema)
+        first = next(p for ps in parts.values() for p in ps)
+        schema = pq.read_schema(first) if config == "ticks" else CHAT_SCHEMA
+        for paths in write_config(staging, config, parts, schema).values():
+            files.update({p: sha256_file(staging / p) for p in paths})
         counts[config] = {
             s: sum(r["rows"][config] for r in built if r["split"] == s) for s in SPLITS
         }
-        for paths in written.values():
-            files.update({p: sha256_file(staging / p) for p in paths})
 
     meta = ReleaseMeta(
         name=recipe.name,
         version=recipe.version,
-        fingerprint=asked,
+        fingerprint=the_plan.fingerprint,
         content_hash=content_hash(files),
         curate_version=package_version("curate"),
         recipe=recipe.normalised(),
-        labelers=labelers,
-        inputs=inputs,
+        labelers=the_plan.labelers,
+        inputs=the_plan.inputs,
         episodes={s: [r["episode_id"] for r in built if r["split"] == s] for s in SPLITS},
         counts=counts,
-        quarantine=unfetched
-        + [
-            Excluded(name=r["name"], reason=r["reason"])
-            for r in results
-            if r["status"] == "quarantined"
-        ],
-        filtered=[
-            Excluded(name=r["name"], reason=r["reason"])
-            for r in results
-            if r["status"] == "filtered"
-        ],
+        quarantine=the_plan.unfetched + _excluded(results, "quarantined"),
+        filtered=_excluded(results, "filtered"),
         files={},
     )
     stats = _sum_stats([r["stats"] for r in built], sum(r["ticks"] for r in built))
     plots = card.plot_stats(stats, staging)
     header = card.add_features(card.front_matter(meta), staging)
-    examples = _examples(staging, counts)
-    (staging / "README.md").write_text(card.render(meta, header, plots, examples))
+    readme = card.render(meta, header, plots, _examples(staging, counts), the_plan.about)
+    (staging / "README.md").write_text(readme)
     for rel in [*plots, "README.md"]:
         files[rel] = sha256_file(staging / rel)
     meta = meta.model_copy(update={"files": dict(sorted(files.items()))})

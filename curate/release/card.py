@@ -118,7 +118,9 @@ def _top(values: dict[str, float], n: int) -> dict[str, float]:
     return dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
 
 
-def render(meta: ReleaseMeta, header: dict, plots: list[str], examples: dict[str, str]) -> str:
+def render(
+    meta: ReleaseMeta, header: dict, plots: list[str], examples: dict[str, str], about: str = ""
+) -> str:
     """The whole README.md."""
     recipe = meta.recipe
     lines = [
@@ -132,6 +134,7 @@ def render(meta: ReleaseMeta, header: dict, plots: list[str], examples: dict[str
         or "Minecraft gameplay labelled in several abstracted action "
         "spaces by curate, the same gameplay built the same way in every space.",
         "",
+        *(["## About", "", about.strip(), ""] if about else []),
         "## What is inside",
         "",
         "| config | rows (train) | rows (validation) | what |",

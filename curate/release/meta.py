@@ -81,12 +81,16 @@ def hash_json(data: object) -> str:
     ).hexdigest()
 
 
-def fingerprint(recipe: dict, labelers: dict[str, str], inputs: list[Input]) -> str:
+def fingerprint(
+    recipe: dict, labelers: dict[str, str], inputs: list[Input], about: str = ""
+) -> str:
+    """What was asked: the recipe, the labeler versions, the inputs and the card's About text."""
     return hash_json(
         {
             "recipe": recipe,
             "labelers": labelers,
             "inputs": [i.model_dump() for i in sorted(inputs, key=lambda i: i.name)],
+            "about": about,
         }
     )
 

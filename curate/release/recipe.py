@@ -115,7 +115,8 @@ class Labelers(Strict):
 
 class Card(Strict):
     license: str = "mit"
-    description: str = ""
+    description: str = ""  # the card's opening paragraph
+    about: Path | None = None  # a markdown file (data_cards/) shown as the card's "About" section
 
 
 class Recipe(Strict):
@@ -191,6 +192,17 @@ def load_recipe(path: Path | str) -> Recipe:
         message = first["msg"].removeprefix("Value error, ")
         raise RecipeError(f"{path}: {key}: {message}{more}") from None
     return recipe
+
+
+def about_text(recipe: Recipe, base: Path) -> str:
+    """The text of the recipe's `card.about` file ("" when it names none)."""
+    if recipe.card.about is None:
+        return ""
+    path = recipe.card.about if recipe.card.about.is_absolute() else base / recipe.card.about
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise RecipeError(f"card.about: cannot read {recipe.card.about}: {exc.strerror}") from None
 
 
 def resolve_source(source: Source, base: Path) -> Source:

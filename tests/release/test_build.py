@@ -199,3 +199,39 @@ def test_real_minestudio_rollouts(rollouts, tmp_path, monkeypatch):
     assert sum(report.meta.counts["ticks"].values()) == steps
     assert not report.meta.quarantine
     assert verify(report.folder) == []
+
+
+@pytest.fixture
+def mirror(raw, tmp_path):
+    """The raw recordings served over HTTP on 127.0.0.1, laid out as a VPT index names them."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    root = tmp_path / "mirror"
+    shutil.copytree(raw, root / "data" / "10.0")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_index_source_downloads_and_quarantines_what_is_missing(raw, mirror, tmp_path, monkeypatch):
+    for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    names = [p.with_suffix(".mp4").name for p in sorted(raw.glob("*.jsonl"))]
+    relpaths = [f"data/10.0/{n}" for n in [*names, "missing-segment.mp4"]]
+    (tmp_path / "index.json").write_text(json.dumps({"basedir": mirror, "relpaths": relpaths}))
+    recipe = write_recipe(tmp_path, raw, configs=["ticks", "text_action"])
+    data = json.loads(recipe.read_text())
+    data["sources"] = [{"format": "vpt", "index": "index.json", "limit": 4, "cache": "cache"}]
+    recipe.write_text(json.dumps(data))
+    meta = build(recipe, tmp_path / "out").meta
+    assert [i.name for i in meta.inputs] == [
+        f"vpt0/data/10.0/{p.name}" for p in sorted(raw.glob("*.jsonl"))
+    ]
+    assert [q.name for q in meta.quarantine] == ["vpt0/data/10.0/missing-segment.jsonl"]
+    assert "404" in meta.quarantine[0].reason
+    assert sum(len(v) for v in meta.episodes.values()) == 3
