@@ -39,7 +39,25 @@ CUSTOM = [
     "jump",
     "leave_game",
 ]
-KEYS = ["w", "a", "s", "d", "space", "left.shift", "left.control", "e", "q", "1", "2", "3"]
+# What people hold: mostly nothing or walking, sometimes strafing, jumping, sprinting, sneaking;
+# number keys and e/q for a tick.
+HELD = [
+    (),
+    ("w",),
+    ("w",),
+    ("w",),
+    ("w", "left.control"),
+    ("w", "space"),
+    ("w", "a"),
+    ("w", "d"),
+    ("s",),
+    ("a",),
+    ("d",),
+    ("left.shift",),
+    ("space",),
+    ("w", "left.control", "space"),
+]
+TAPS = ["e", "q", "1", "2", "3", "4"]
 
 
 def generate(path: Path, ticks: int, seed: int = 0) -> None:
@@ -49,14 +67,15 @@ def generate(path: Path, ticks: int, seed: int = 0) -> None:
     inventory = [
         {"type": rng.choice(BLOCKS + ITEMS), "quantity": rng.randint(1, 64)} for _ in range(8)
     ]
-    held: set[str] = set()
+    held: tuple[str, ...] = ()
     hotbar, gui, yaw, pitch = 0, False, 0.0, 0.0
     with path.open("w") as f:
         for t in range(ticks):
             for c in ("play_time", "total_world_time", "time_since_rest", "time_since_death"):
                 stats[f"minecraft.custom:minecraft.{c}"] += 1
             if rng.random() < 0.1:
-                held ^= {rng.choice(KEYS)}
+                held = rng.choice(HELD)
+            keys = [*held, rng.choice(TAPS)] if rng.random() < 0.01 else held
             if "w" in held:
                 stats["minecraft.custom:minecraft.walk_one_cm"] += rng.randint(10, 28)
             if rng.random() < 0.004:
@@ -87,7 +106,7 @@ def generate(path: Path, ticks: int, seed: int = 0) -> None:
                     "newButtons": [],
                 },
                 "keyboard": {
-                    "keys": [f"key.keyboard.{k}" for k in sorted(held)],
+                    "keys": [f"key.keyboard.{k}" for k in keys],
                     "newKeys": [],
                     "chars": "",
                 },
@@ -161,35 +180,37 @@ def quantise(x: float) -> int:
     return round((v + 10) / 2)
 
 
+ENV_KEYS = [
+    "forward",
+    "back",
+    "left",
+    "right",
+    "jump",
+    "sneak",
+    "sprint",
+    "attack",
+    "use",
+    "drop",
+    "inventory",
+    "ESC",
+    "swapHands",
+    "pickItem",
+    *(f"hotbar.{i}" for i in range(1, 10)),
+]
+QUALIFYING = ("mine_block", "craft_item", "kill_entity", "use_item", "pickup")
+
+
 def baseline(path: Path) -> int:
-    n, stuck, last_hotbar, previous_stats = 0, None, 0, {}
-    out = []
+    """env, vpt, text, motion and instruction labels, one jsonl line at a time."""
+    n, stuck, last_hotbar, previous_stats, gui_before = 0, None, 0, {}, False
+    out, qualifying = [], []
     with path.open() as f:
         for raw in f:
             if not raw.strip():
                 continue
             line = json.loads(raw)
             mouse, keys = line["mouse"], line["keyboard"]["keys"]
-            env = dict.fromkeys(
-                [
-                    "forward",
-                    "back",
-                    "left",
-                    "right",
-                    "jump",
-                    "sneak",
-                    "sprint",
-                    "attack",
-                    "use",
-                    "drop",
-                    "inventory",
-                    "ESC",
-                    "swapHands",
-                    "pickItem",
-                    *(f"hotbar.{i}" for i in range(1, 10)),
-                ],
-                0,
-            )
+            env = dict.fromkeys(ENV_KEYS, 0)
             for key in keys:
                 if key in KEY_MAP:
                     env[KEY_MAP[key]] = 1
@@ -208,7 +229,13 @@ def baseline(path: Path) -> int:
             camera = [mouse["dy"] * 0.15, mouse["dx"] * 0.15]
             stats = line.get("stats", {})
             events = (
-                sorted(k for k, v in stats.items() if v > previous_stats.get(k, 0)) if n else []
+                [
+                    k.replace("minecraft.", "")
+                    for k, v in stats.items()
+                    if v > previous_stats.get(k, 0)
+                ]
+                if n
+                else []
             )
             previous_stats = stats
             # vpt tokens
@@ -217,7 +244,8 @@ def baseline(path: Path) -> int:
             fb = 0 if env["forward"] == env["back"] else (1 if env["forward"] else 2)
             lr = 0 if env["left"] == env["right"] else (1 if env["left"] else 2)
             ss = 2 if env["sneak"] else (1 if env["sprint"] else 0)
-            groups = [
+            button = 0
+            for value, radix in (
                 (hot, 10),
                 (fb, 3),
                 (lr, 3),
@@ -227,9 +255,7 @@ def baseline(path: Path) -> int:
                 (env["attack"], 2),
                 (env["jump"], 2),
                 (int(pb != 5 or yb != 5), 2),
-            ]
-            button = 0
-            for value, radix in groups:
+            ):
                 button = button * radix + value
             if env["inventory"]:
                 button, pb, yb = 8640, 5, 5
@@ -241,8 +267,55 @@ def baseline(path: Path) -> int:
                 parts.append(f"press({', '.join(pressed)})")
             parts += [c for c, k in (("click(left)", "attack"), ("click(right)", "use")) if env[k]]
             text = "Action: " + " and ".join(parts) if parts else "Action: no_op"
-            out.append((env, camera, events, button, pb * 11 + yb, text))
+            # motion (the per-tick phrase of each channel; runs follow from equal neighbours)
+            gui = line.get("isGuiOpen", False)
+            phrases = []
+            if not gui:
+                phrases += [
+                    p
+                    for p, k in (
+                        ("move forward", "forward"),
+                        ("move back", "back"),
+                        ("move left", "left"),
+                        ("move right", "right"),
+                        ("sprint", "sprint"),
+                        ("sneak", "sneak"),
+                    )
+                    if env[k]
+                ]
+            turn = [
+                w
+                for w, v in (
+                    ("right", camera[1] > 0),
+                    ("left", camera[1] < 0),
+                    ("down", camera[0] > 0),
+                    ("up", camera[0] < 0),
+                )
+                if v
+            ]
+            if turn:
+                phrases.append(("cursor move " if gui else "turn ") + " and ".join(turn))
+            if env["attack"]:
+                phrases.append("operate gui" if gui else "attack / mine")
+            if env["use"]:
+                phrases.append("choose" if gui else "use / place")
+            if env["jump"] and not gui:
+                phrases.append("jump")
+            if hot:
+                phrases.append(f"switch to hotbar {hot}")
+            if gui != gui_before:
+                phrases.append("open gui" if gui else "close gui")
+            gui_before = gui
+            motion = "Motion: " + ", ".join(phrases) if phrases else "Motion: no_op"
+            # instruction: remember this tick's qualifying event; segments are filled in after
+            done = [e for e in events if e.split(":")[0] in QUALIFYING]
+            qualifying.append(min(done) if done else None)
+            out.append([env, camera, events, button, pb * 11 + yb, text, motion, None])
             n += 1
+    pending = None
+    for row, event in zip(reversed(out), reversed(qualifying), strict=True):
+        pending = event or pending
+        row[7] = f"Do {pending.split(':')[1].replace('_', ' ')}." if pending else None
     return n
 
 

@@ -38,3 +38,25 @@ def test_episode_rng_is_seeded_by_seed_and_id():
 
     assert draw(0, "a") == draw(0, "a")
     assert draw(0, "a") != draw(1, "a") and draw(0, "a") != draw(0, "b")
+
+
+def test_resample_sums_camera_ors_binaries_keeps_the_first_tick():
+    from curate.episode import resample
+
+    ticks = tick_table(
+        5, forward=[0, 1, 0, 0, 0], camera_yaw=[1.0, 2.0, 0.0, 0.0, 0.5],
+        events=[[], ["a"], ["b"], [], []], gui_open=[True, False, False, True, False],
+        cursor_x=[10.0, 20.0, None, 30.0, None],
+    )  # fmt: skip
+    rows = resample(ticks, 2).to_pylist()
+    assert [r["tick"] for r in rows] == [0, 2, 4]
+    assert [r["forward"] for r in rows] == [1, 0, 0]
+    assert [r["camera_yaw"] for r in rows] == [3.0, 0.0, 0.5]
+    assert [r["events"] for r in rows] == [["a"], ["b"], []]
+    assert [(r["gui_open"], r["cursor_x"]) for r in rows] == [
+        (True, 10.0),
+        (False, None),
+        (False, None),
+    ]
+    assert [r["null"] for r in rows] == [False, True, False]
+    assert resample(ticks, 1) is ticks

@@ -235,3 +235,14 @@ def test_index_source_downloads_and_quarantines_what_is_missing(raw, mirror, tmp
     assert [q.name for q in meta.quarantine] == ["vpt0/data/10.0/missing-segment.jsonl"]
     assert "404" in meta.quarantine[0].reason
     assert sum(len(v) for v in meta.episodes.values()) == 3
+
+
+def test_split_by_episode_id_is_stable():
+    from curate.release.build import split_of
+
+    ids = [f"episode-{i}" for i in range(2000)]
+    splits = [split_of(i, 0.1) for i in ids]
+    assert 0.08 < splits.count("validation") / len(ids) < 0.12
+    assert splits == [split_of(i, 0.1) for i in ids]  # a pure function of the id
+    grown = [i for i, s in zip(ids, splits, strict=True) if s == "validation"]
+    assert all(split_of(i, 0.2) == "validation" for i in grown)  # a larger share moves none back

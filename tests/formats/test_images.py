@@ -1,0 +1,32 @@
+"""Frames as model inputs: curate's cursor sprite, resizing, deterministic JPEG."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from curate.formats.images import CURSOR_MASK, draw_cursor, to_jpeg
+
+
+def test_cursor_hot_spot_sits_at_the_position():
+    frame = np.zeros((360, 640, 3), np.uint8)
+    out = draw_cursor(frame, 100.4, 50.6)
+    assert out[51, 100].tolist() != [0, 0, 0]  # the tip of the arrow, at the rounded position
+    assert out[50, 100].tolist() == [0, 0, 0] and out[51, 99].tolist() == [0, 0, 0]
+    assert (out.any(axis=2)).sum() == CURSOR_MASK.sum()
+    assert not frame.any(), "the input frame is not modified"
+
+
+def test_cursor_is_clipped_at_the_border():
+    frame = np.zeros((360, 640, 3), np.uint8)
+    assert 0 < draw_cursor(frame, 635, 355).any(axis=2).sum() < CURSOR_MASK.sum()
+    assert not draw_cursor(frame, 700, 10).any()
+
+
+def test_jpeg_size_and_determinism():
+    frame = np.random.default_rng(0).integers(0, 255, (360, 640, 3), np.uint8)
+    data = to_jpeg(frame, 320, 180, 80)
+    assert data == to_jpeg(frame, 320, 180, 80)
+    assert Image.open(io.BytesIO(data)).size == (320, 180)
