@@ -6,6 +6,8 @@ reads those facts from, so a change to a convention is a change to one line here
 
 from __future__ import annotations
 
+from math import prod
+
 # --- Raw VPT recordings (OpenAI Video-Pre-Training, data_loader.py and the recorder format) ---
 
 FPS = 20  # VPT contractor recordings are 20 Hz: one jsonl line per video frame.
@@ -85,31 +87,21 @@ BUTTON_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("jump", ("jump",)),
     ("camera", ("camera_moved",)),
 )
-N_BUTTON_CLASSES = 8640  # 10*3*3*3*2*2*2*2*2
-INVENTORY_CLASS = 8640  # exclusive inventory class; it forces the camera class to null.
+# 10*3*3*3*2*2*2*2*2 = 8640 joint classes; the next index is the exclusive inventory class,
+# which forces the camera class to null.
+INVENTORY_CLASS = prod(len(options) + 1 for _, options in BUTTON_GROUPS)
 
 # --- Text action (OpenHA text_action) ---
 
-# Key order inside press(...) and the names written there (OpenHA's key ordering).
-TEXT_KEY_ORDER: tuple[tuple[str, str], ...] = (
-    ("escape", "ESC"),
-    ("s", "back"),
-    ("q", "drop"),
-    ("w", "forward"),
-    *((str(i), f"hotbar.{i}") for i in range(1, 10)),
-    ("e", "inventory"),
-    ("space", "jump"),
-    ("a", "left"),
-    ("d", "right"),
-    ("left.shift", "sneak"),
-    ("left.control", "sprint"),
-    ("f", "swapHands"),
+# Key order inside press(...) and the names written there: OpenHA's order, which is the order of
+# KEY_TO_ACTION above, named without the `key.keyboard.` prefix.
+TEXT_KEY_ORDER: tuple[tuple[str, str], ...] = tuple(
+    (key.removeprefix("key.keyboard."), action) for key, action in KEY_TO_ACTION.items()
 )
 TEXT_CLICKS: tuple[tuple[str, str], ...] = (("left", "attack"), ("right", "use"))
 
 # --- Grounding points and frames (OpenHA grounding_action) ---
 
-POINT_SCALE = 1000  # points are integers 0..999 over the 640x360 frame.
 FOV_VERTICAL_DEG = 70.0  # Minecraft's default vertical field of view.
 
 # --- Events and instructions (ACTION_SPACES.md section 8) ---

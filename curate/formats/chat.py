@@ -2,7 +2,8 @@
 
 A row is one kept tick (every `stride`-th tick, its action aggregated over the stride). With
 history h, the row shows the h kept ticks before it as earlier turns, whose assistant turns keep
-only their `Action:` part (ACTION_SPACES.md section 7); the last assistant turn is the target.
+only their `Action:` part (ACTION_SPACES.md section 7; the single abstract forms, motion_action and
+grounding_action, keep their own line); the last assistant turn is the target.
 """
 
 from __future__ import annotations
@@ -62,22 +63,29 @@ def target(form: str, turn: Turn) -> str:
     return "\n, ".join(parts)
 
 
+def history_text(form: str, turn: Turn) -> str:
+    """An earlier assistant turn: its `Action:` part (section 7), except in the single abstract
+    forms, whose answers have no `Action:` part and whose history speaks their own language."""
+    return target(form, turn) if form in ("motion_action", "grounding_action") else turn.action
+
+
 def _text(text: str) -> dict:
     return {"type": "text", "text": text}
 
 
-IMAGE_PART = {"type": "image", "text": None}
+def _image() -> dict:
+    return {"type": "image", "text": None}
 
 
 def messages(form: str, turns: Sequence[Turn]) -> list[dict]:
     """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick."""
     *history, last = turns
     out = [
-        {"role": "user", "content": [_text(first_user_text(form, last.instruction)), IMAGE_PART]}
+        {"role": "user", "content": [_text(first_user_text(form, last.instruction)), _image()]}
     ]
     for turn in history:
-        out.append({"role": "assistant", "content": [_text(turn.action)]})
-        out.append({"role": "user", "content": [IMAGE_PART]})
+        out.append({"role": "assistant", "content": [_text(history_text(form, turn))]})
+        out.append({"role": "user", "content": [_image()]})
     out.append({"role": "assistant", "content": [_text(target(form, last))]})
     return out
 

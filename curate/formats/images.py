@@ -8,6 +8,7 @@ curate draws its own sprite: a white arrow with a dark outline, 16x16 like the g
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 from PIL import Image
@@ -49,7 +50,7 @@ def draw_cursor(frame: np.ndarray, x: float, y: float) -> np.ndarray:
     """A copy of `frame` with the cursor's hot spot at pixel (x, y), clipped at the borders."""
     out = frame.copy()
     h, w = out.shape[:2]
-    x0, y0 = int(round(x)), int(round(y))
+    x0, y0 = math.floor(x), math.floor(y)  # truncation, as VPT's loader: 639.5 stays on frame
     xs, ys = slice(max(x0, 0), min(x0 + 16, w)), slice(max(y0, 0), min(y0 + 16, h))
     if xs.start >= xs.stop or ys.start >= ys.stop:
         return out

@@ -19,8 +19,9 @@ Decisions where the contract is silent (each is tested in tests/labelers/test_in
   qualifying events are all kept, in that order, in `instruction_events`.
 - The ticks after the last qualifying event form an open segment: they get the next segment index
   and `instruction_is_end` false, with null text and event.
-- Events are taken as they are on every tick, tick 0 included (the readers leave tick 0 empty, as
-  its stats are the baseline).
+- Events are taken as they are on every tick, tick 0 included: the VPT reader leaves tick 0 empty
+  (its stats are the baseline); the MineStudio reader puts on tick 0 what its action caused (the
+  recorded info before it is the baseline).
 - Instruction wording: one template per family (mine_block, craft_item, kill_entity, use_item,
   pickup, drop; `custom` events, whose names are verb phrases, read as themselves:
   `custom:open_chest` -> "Open chest.") and `<Family in words>: <object>.` for any other. Object
@@ -44,6 +45,16 @@ from curate.labelers.base import Labeler
 
 # Families whose counters grow on almost every tick; never a whole-family whitelist entry.
 PER_TICK_FAMILIES: tuple[str, ...] = ("custom",)
+# Single `custom` counters that grow on almost every tick (time and distance): never qualifying.
+PER_TICK_SUFFIXES: tuple[str, ...] = (
+    "_one_cm",
+    "_time",
+    "time_since_rest",
+    "time_since_death",
+    "play_one_minute",
+    "damage_dealt",
+    "damage_taken",
+)
 
 INSTRUCTION_TEMPLATES: dict[str, str] = {
     "mine_block": "Mine {noun}.",
@@ -162,10 +173,15 @@ def _whitelist_rank(families: Iterable[str]) -> dict[str, int]:
     """Whitelist entry -> its position; refuses a whole per-tick family."""
     rank: dict[str, int] = {}
     for entry in families:
+        entry = entry.replace("minecraft.", "")  # events carry no prefix; neither may entries
         if entry in PER_TICK_FAMILIES:
             raise ValueError(
                 f"the {entry!r} family grows on almost every tick and cannot end instruction "
                 f"segments; whitelist single events instead, e.g. '{entry}:open_chest'"
+            )
+        if entry.startswith("custom:") and entry.endswith(PER_TICK_SUFFIXES):
+            raise ValueError(
+                f"{entry!r} grows on almost every tick and cannot end instruction segments"
             )
         rank.setdefault(entry, len(rank))
     return rank

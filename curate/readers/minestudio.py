@@ -38,7 +38,19 @@ class _Info(msgspec.Struct):
     location_stats: _Location = msgspec.field(default_factory=_Location)
 
 
-_ACTION = msgspec.json.Decoder(dict[str, float | list[float]])
+def _action_struct() -> type:
+    """One action line: every canonical binary (0/1 or true/false, 0 when absent) and camera
+    [pitch, yaw]; unknown keys (`chat`, newer simulator fields) are skipped."""
+    names = [f"b{i}" for i in range(len(BINARY_ACTIONS))]
+    return msgspec.defstruct(
+        "Action",
+        [*((n, int | bool, 0) for n in names), ("camera", tuple[float, float], (0.0, 0.0))],
+        rename=dict(zip(names, BINARY_ACTIONS, strict=True)),
+    )
+
+
+_ACTION = msgspec.json.Decoder(_action_struct())
+_COL = {name: i for i, name in enumerate(BINARY_ACTIONS)}
 _INFO = msgspec.json.Decoder(_Info)
 
 
@@ -79,10 +91,9 @@ def read_minestudio(folder: Path | str) -> Episode:
     events = stats_events([_stats(info) for info in infos])[1:]
     infos = infos[:-1]
     n = len(taken)
-    binaries = np.array(
-        [[1 if a.get(name, 0) else 0 for name in BINARY_ACTIONS] for a in taken], np.uint8
-    ).reshape(n, len(BINARY_ACTIONS))
-    camera = np.array([_camera(folder, a, t + 2) for t, a in enumerate(taken)], np.float64)
+    rows = [msgspec.structs.astuple(a) for a in taken]
+    binaries = (np.array([r[:-1] for r in rows], np.int64) != 0).astype(np.uint8)
+    camera = np.array([r[-1] for r in rows], np.float64).reshape(n, 2)
     location = [info.location_stats for info in infos]
     table = pa.table(
         {
@@ -108,18 +119,11 @@ def read_minestudio(folder: Path | str) -> Episode:
     return Episode(episode_id_of(folder), "minestudio", table, frames)
 
 
-def _camera(folder: Path, action: dict, line: int) -> tuple[float, float]:
-    camera = action.get("camera", [0.0, 0.0])
-    if not isinstance(camera, list) or len(camera) != 2:
-        raise RecordingError(folder / "action.jsonl", "camera must be [pitch, yaw]", line=line)
-    return float(camera[0]), float(camera[1])
-
-
-def _hotbar(actions: list[dict]) -> list[int]:
+def _hotbar(actions: list) -> list[int]:
     """Selected slot after each step: the highest hotbar key of the step, else unchanged; from 0."""
     slot, slots = 0, []
     for action in actions:
-        pressed = [i for i, name in enumerate(HOTBAR_ACTIONS) if action.get(name, 0)]
+        pressed = [i for i, name in enumerate(HOTBAR_ACTIONS) if getattr(action, f"b{_COL[name]}")]
         slot = pressed[-1] if pressed else slot
         slots.append(slot)
     return slots

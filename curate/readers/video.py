@@ -32,16 +32,21 @@ def probe(video: Path) -> tuple[int, float]:
     return count, fps
 
 
+def _is_tick_rate(fps: float) -> bool:
+    """20 fps up to a container's rounding of its rate (20.004 is still one frame a tick)."""
+    return abs(fps - FPS) < 0.01
+
+
 def ticks_covered(n_frames: int, fps: float) -> int:
     """How many 20 Hz ticks a video of `n_frames` at `fps` spans (its duration in ticks)."""
-    if abs(fps - FPS) < 1e-6:
+    if _is_tick_rate(fps):
         return n_frames
     return math.floor(n_frames * FPS / fps + 1e-9)
 
 
 def source_frame(tick: int, fps: float) -> int:
     """The video frame on screen at tick `tick`: the one whose display interval holds its time."""
-    return tick if abs(fps - FPS) < 1e-6 else math.floor(tick * fps / FPS + 1e-9)
+    return tick if _is_tick_rate(fps) else math.floor(tick * fps / FPS + 1e-9)
 
 
 def align_frames(video: Path, n_lines: int) -> tuple[int, FrameRef, str | None]:

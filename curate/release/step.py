@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features
 
-from curate.contract import BINARY_ACTIONS
+from curate.contract import BINARY_ACTIONS, FRAME_HEIGHT
 from curate.episode import Episode, episode_rng, resample
 from curate.formats.chat import SFT_CONFIGS, Turn, chat_table, mixture_forms
 from curate.formats.images import draw_cursor, to_jpeg
@@ -187,6 +187,7 @@ def frames_as_jpeg(episode: Episode, ticks: list[int], recipe: Recipe) -> dict[i
     out = {}
     for tick, frame in zip(ticks, iter_frames(episode.frames, ticks), strict=True):
         if episode.source == "vpt" and gui[tick] and cursor_x[tick] is not None:
-            frame = draw_cursor(frame, cursor_x[tick], cursor_y[tick])
+            scale = frame.shape[0] / FRAME_HEIGHT  # cursor columns are 640x360 frame pixels
+            frame = draw_cursor(frame, cursor_x[tick] * scale, cursor_y[tick] * scale)
         out[tick] = to_jpeg(frame, images.width, images.height, images.quality)
     return out

@@ -63,3 +63,8 @@ def test_mixture_forms_follow_weights_and_seed():
     assert forms == mixture_forms(
         4000, {"text_action": 3, "motion_coa": 1}, np.random.default_rng(0)
     )
+
+
+def test_single_abstract_forms_keep_their_own_history():
+    chat = messages("motion_action", turns(2))
+    assert chat[1]["content"][0]["text"] == "Motion: turn right 0"

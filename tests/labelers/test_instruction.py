@@ -165,3 +165,16 @@ def test_synthetic_segments_end_at_the_truth_events(tmp_path):
         assert got == want, truth_path.name
     print(f"synthetic segment ends matching truth.json: {matched}/{expected}")
     assert expected > 0
+
+
+@pytest.mark.parametrize("entry", ["custom:play_time", "custom:walk_one_cm", "minecraft.custom"])
+def test_per_tick_counters_can_never_qualify(entry):
+    with pytest.raises(ValueError, match="almost every tick"):
+        InstructionLabeler(families=[entry])
+
+
+def test_whitelist_entries_may_carry_the_minecraft_prefix():
+    labeler = InstructionLabeler(families=["minecraft.mine_block"])
+    episode = Episode("e", "vpt", make_ticks(3, {1: ["mine_block:dirt"]}))
+    assert labeler.fields(labeler.label(episode))["event"].to_list() == [
+        "mine_block:dirt", "mine_block:dirt", None]  # fmt: skip
