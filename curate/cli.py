@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 app = typer.Typer(
@@ -20,7 +21,7 @@ err = Console(stderr=True)
 
 def fail(message: str) -> typer.Exit:
     """One line on stderr and exit status 2: the contract for bad input."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -82,6 +83,7 @@ def label(
     if out is None:
         sys.stdout.write(rows.write_ndjson())
         return
+    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     rows.write_ndjson(partial)
     partial.replace(out)
@@ -98,9 +100,7 @@ def build(
     strict: Annotated[bool, typer.Option(help="Fail on the first quarantined recording")] = False,
 ) -> None:
     """Build the release a recipe declares: parquet configs, dataset card, meta/release.json."""
-    from curate.readers import RecordingError
     from curate.release.build import build as run_build
-    from curate.release.recipe import RecipeError
 
     with Progress(*_columns(), console=err, transient=True) as progress:
         try:
@@ -112,8 +112,8 @@ def build(
                 strict=strict,
                 report=_Bars(progress),
             )
-        except (RecipeError, RecordingError) as exc:
-            raise fail(str(exc)) from None
+        except (ValueError, OSError) as exc:  # recipe, recording, download and disk errors
+            raise fail(" ".join(str(exc).split())) from None
     meta = report.meta
     if report.reused:
         err.print(f"{report.folder} is already built with this fingerprint; nothing to do")
@@ -123,7 +123,7 @@ def build(
         f"{len(meta.filtered)} filtered"
     )
     for q in meta.quarantine:
-        err.print(f"  quarantined {q.name}: {q.reason}", highlight=False)
+        err.print(f"  quarantined {q.name}: {q.reason}", highlight=False, markup=False)
 
 
 @app.command()
@@ -133,7 +133,7 @@ def verify(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> 
 
     problems = run_verify(folder)
     for problem in problems:
-        err.print(f"[red]x[/] {problem}", highlight=False)
+        err.print("[red]x[/]", escape(problem), highlight=False)
     if problems:
         raise typer.Exit(1)
     err.print(f"[green]ok[/] {folder}: every config loads, counts and hashes match")
@@ -147,9 +147,17 @@ def push(
 ) -> None:
     """Upload a release to the Hub and tag it v<version> (tags never move). Honours HF_ENDPOINT
     and HF_TOKEN."""
+    from curate.release.meta import ReleaseMeta
     from curate.release.push import PushError
     from curate.release.push import push as run_push
+    from curate.release.verify import check_files
 
+    try:
+        problems = check_files(folder, ReleaseMeta.read(folder))
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if problems:
+        raise fail(f"{folder} differs from its meta/release.json ({problems[0]}); rebuild it")
     try:
         result = run_push(folder, repo, private=private)
     except PushError as exc:

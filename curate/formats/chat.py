@@ -80,9 +80,7 @@ def _image() -> dict:
 def messages(form: str, turns: Sequence[Turn]) -> list[dict]:
     """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick."""
     *history, last = turns
-    out = [
-        {"role": "user", "content": [_text(first_user_text(form, last.instruction)), _image()]}
-    ]
+    out = [{"role": "user", "content": [_text(first_user_text(form, last.instruction)), _image()]}]
     for turn in history:
         out.append({"role": "assistant", "content": [_text(history_text(form, turn))]})
         out.append({"role": "user", "content": [_image()]})

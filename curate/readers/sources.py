@@ -6,12 +6,12 @@ so the same inputs in another folder give the same fingerprint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from curate.hashing import sha256_file, sha256_json
 from curate.readers import RecordingError
 from curate.readers.minestudio import FILES as MINESTUDIO_FILES
 
@@ -20,32 +20,25 @@ from curate.readers.minestudio import FILES as MINESTUDIO_FILES
 class Recording:
     """One raw episode on disk."""
 
-    name: str  # relative name, e.g. `synth/synth-0-000.jsonl` or `minestudio/<folder>`
+    name: str  # relative name, e.g. `synth0/synth-0-000.jsonl` or `minestudio1/<folder>`
     format: str  # "vpt" | "minestudio"
     path: Path  # the `.jsonl` of a VPT recording, or a MineStudio folder
-    sha256: str  # of the recording's files, in a fixed order
-
-    @property
-    def files(self) -> list[Path]:
-        return recording_files(self.format, self.path)
+    sha256: str  # of the recording's files: their names and sha256s, in a fixed order
 
 
 def recording_files(fmt: str, path: Path) -> list[Path]:
-    """The files a recording is made of: jsonl (+ mp4), or the three MineStudio files."""
+    """The files a recording is made of that exist: jsonl (+ mp4), or the MineStudio files (a
+    missing one is the reader's to report, as a quarantine reason)."""
     if fmt == "minestudio":
-        return [path / name for name in MINESTUDIO_FILES]
+        return [path / name for name in MINESTUDIO_FILES if (path / name).is_file()]
     return [p for p in (path, path.with_suffix(".mp4")) if p.exists()]
 
 
-def sha256_of(files: list[Path]) -> str:
-    """One hash over several files: each file's name and bytes, in the order given."""
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.name.encode() + b"\0")
-        with file.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
+def recording_sha256(files: list[Path], known: dict[Path, str] | None = None) -> str:
+    """One hash for a recording: each file's name and sha256 (taken from `known` when a download
+    already hashed it while streaming)."""
+    known = known or {}
+    return sha256_json([[f.name, known.get(f) or sha256_file(f)] for f in files])
 
 
 def folder_recordings(fmt: str, folder: Path, prefix: str) -> list[Recording]:
@@ -61,7 +54,7 @@ def folder_recordings(fmt: str, folder: Path, prefix: str) -> list[Recording]:
             f"{prefix}/{p.relative_to(folder).as_posix()}",
             fmt,
             p,
-            sha256_of(recording_files(fmt, p)),
+            recording_sha256(recording_files(fmt, p)),
         )
         for p in found
     ]
@@ -72,6 +65,7 @@ def synth_recordings(
     episodes: int,
     seconds: float,
     seed: int,
+    prefix: str = "synth",
     progress: Callable[[int], None] | None = None,
 ) -> list[Recording]:
     """Recordings of curate's own world, generated into `cache` once and reused after.
@@ -85,4 +79,4 @@ def synth_recordings(
 
         synthesize(folder, episodes=episodes, seconds=seconds, seed=seed, progress=progress)
         marker.write_text(json.dumps({"episodes": episodes, "seconds": seconds, "seed": seed}))
-    return folder_recordings("vpt", folder, "synth")
+    return folder_recordings("vpt", folder, prefix)

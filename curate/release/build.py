@@ -19,14 +19,15 @@ from typing import Protocol
 import pyarrow.parquet as pq
 
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
+from curate.hashing import sha256_file
 from curate.labelers import REGISTRY, labeler_class
-from curate.readers import RecordingError, episode_id_of
+from curate.readers import episode_id_of
 from curate.readers.download import fetch_index, jsonl_path
 from curate.readers.sources import (
     Recording,
     folder_recordings,
     recording_files,
-    sha256_of,
+    recording_sha256,
     synth_recordings,
 )
 from curate.release import card
@@ -37,11 +38,9 @@ from curate.release.meta import (
     ReleaseMeta,
     content_hash,
     fingerprint,
-    sha256_file,
 )
 from curate.release.recipe import (
     FolderSource,
-    IndexSource,
     Recipe,
     RecipeError,
     SynthSource,
@@ -97,49 +96,34 @@ def check_labelers(recipe: Recipe) -> dict[str, str]:
 def recordings(
     recipe: Recipe, base: Path, report: Reporter | None = None
 ) -> tuple[list[Recording], list[Excluded]]:
-    """Every recording the recipe's sources hold, generating or downloading as they declare, and
-    the ones that could not be fetched (quarantined: the rest are still built)."""
+    """Every recording the recipe's sources hold, in source order, generating or downloading as
+    the sources declare, and the ones a source could not deliver (quarantined: the rest are
+    still built). Names carry the source's index, so two sources never clash."""
     found: list[Recording] = []
     failed: list[Excluded] = []
     for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
         if isinstance(source, SynthSource):
-            if report:
-                report.start(
-                    "recording synthetic gameplay (frames)",
-                    source.episodes * round(source.seconds * 20),
-                )
-            found += synth_recordings(
-                source.cache,
-                source.episodes,
-                source.seconds,
-                source.seed,
-                report.update if report else None,
-            )
+            frames = source.episodes * round(source.seconds * 20)
+            bar = _Counter(report, "recording synthetic gameplay (frames)", frames, lazy=True)
+            held = synth_recordings(source.cache, source.episodes, source.seconds, source.seed,
+                                    f"synth{i}", bar.set)  # fmt: skip
         elif isinstance(source, FolderSource):
-            found += folder_recordings(source.format, source.path, f"{source.format}{i}")
-        elif isinstance(source, IndexSource):
-            counter = _Counter(report, "downloading VPT recordings (bytes)")
-            fetched = fetch_index(
-                source.index,
-                source.cache,
-                limit=source.limit,
-                base_url=source.base_url,
-                video=source.video,
-                progress=counter.add,
-            )
-            found += [
-                Recording(f"vpt{i}/{rel}", "vpt", p, sha256_of(recording_files("vpt", p)))
+            held = folder_recordings(source.format, source.path, f"{source.format}{i}")
+        else:
+            bar = _Counter(report, "downloading VPT recordings (bytes)")
+            fetched = fetch_index(source.index, source.cache, limit=source.limit,
+                                  base_url=source.base_url, video=source.video,
+                                  progress=bar.add)  # fmt: skip
+            known = {source.cache / rel: sha for rel, sha in fetched.sha256.items()}
+            held = [
+                Recording(f"vpt{i}/{p.relative_to(source.cache).as_posix()}", "vpt", p,
+                          recording_sha256(recording_files("vpt", p), known))
                 for p in fetched.paths
-                if (rel := p.relative_to(source.cache).as_posix())
-            ]
-            failed += [
-                Excluded(name=f"vpt{i}/{jsonl_path(rel)}", reason=why)
-                for rel, why in fetched.failures.items()
-            ]
-    names = [r.name for r in found]
-    if len(set(names)) != len(names):
-        raise RecipeError("two sources hold recordings of the same name; give each its own folder")
-    return sorted(found, key=lambda r: r.name), failed
+            ]  # fmt: skip
+            failed += [Excluded(name=f"vpt{i}/{jsonl_path(rel)}", reason=why)
+                       for rel, why in fetched.failures.items()]  # fmt: skip
+        found += sorted(held, key=lambda r: r.name)
+    return found, failed
 
 
 def split_of(episode_id: str, validation: float) -> str:
@@ -172,8 +156,8 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     if not found:
         raise RecipeError(f"{recipe_path}: the sources hold no recording")
     about = about_text(recipe, recipe_path.parent)
-    inputs = [Input(name=r.name, format=r.format, sha256=r.sha256) for r in found]
-    asked = fingerprint(recipe.normalised(), labelers, inputs, about)
+    partial = Plan(recipe, labelers, found, unfetched, about, fingerprint="")
+    asked = fingerprint(recipe.normalised(), labelers, partial.inputs, about)
     return Plan(recipe, labelers, found, unfetched, about, asked)
 
 
@@ -191,7 +175,12 @@ def build(
     recipe = the_plan.recipe
     out = Path(out) if out is not None else Path("releases") / f"{recipe.name}-{recipe.version}"
     if out.exists():
-        existing = ReleaseMeta.read(out)
+        try:
+            existing = ReleaseMeta.read(out)
+        except (OSError, ValueError):
+            raise RecipeError(
+                f"{out} exists and is not a release folder: choose another --out"
+            ) from None
         if existing.fingerprint == the_plan.fingerprint:
             return BuildReport(out, existing, reused=True)
         raise RecipeError(
@@ -219,18 +208,18 @@ def build(
         build_episode, tasks, workers=workers, on_done=lambda _: counter.add(1)
     )
     results = _deduplicate(results)
-    problems = [r for r in results if r["status"] == "quarantined"]
+    problems = the_plan.unfetched + _excluded(results, "quarantined")
     if strict and problems:
-        raise RecordingError(problems[0]["name"], f"--strict: {problems[0]['reason']}")
+        raise RecipeError(f"--strict: {problems[0].name}: {problems[0].reason}")
+    left_out = problems + _excluded(results, "filtered")
     if not any(r["status"] == "built" for r in results):
-        raise RecipeError(
-            f"no episode was built: {len(problems)} quarantined, "
-            f"{len(results) - len(problems)} filtered; see their reasons with --strict"
-        )
+        first = f"; first: {left_out[0].name}: {left_out[0].reason}" if left_out else ""
+        raise RecipeError(f"no episode was built: {len(left_out)} left out{first}")
 
     meta = _write_release(staging, the_plan, tasks, results)
-    shutil.rmtree(staging / "work")
+    # Marker first: a crash while removing `work` leaves a staging folder that is not resumed.
     (staging / FINGERPRINT_FILE).unlink()
+    shutil.rmtree(staging / "work")
     staging.rename(out)
     return BuildReport(out, meta)
 
@@ -249,8 +238,17 @@ def _write_release(
     files: dict[str, str] = {}
     counts: dict[str, dict[str, int]] = {}
     for config in recipe.configs:
+        if not any(r["rows"][config] for r in built):
+            raise RecipeError(
+                f"config {config} has no rows (the filters left none: filters.keep_noop, "
+                "images.stride); loosen them or drop the config"
+            )
         parts = {
-            s: [work[r["name"]] / f"{config}.parquet" for r in built if r["split"] == s]
+            s: [
+                work[r["name"]] / f"{config}.parquet"
+                for r in built
+                if r["split"] == s and r["rows"][config]
+            ]
             for s in SPLITS
         }
         first = next(p for ps in parts.values() for p in ps)
@@ -278,7 +276,9 @@ def _write_release(
     )
     stats = _sum_stats([r["stats"] for r in built], sum(r["ticks"] for r in built))
     plots = card.plot_stats(stats, staging)
-    header = card.add_features(card.front_matter(meta), staging)
+    sizes = {c: {s: sum(r["bytes"][c] for r in built if r["split"] == s) for s in SPLITS}
+             for c in recipe.configs}  # fmt: skip
+    header = card.add_features(card.front_matter(meta, sizes), staging)
     readme = card.render(meta, header, plots, _examples(staging, counts), the_plan.about)
     (staging / "README.md").write_text(readme)
     for rel in [*plots, "README.md"]:
@@ -313,30 +313,45 @@ def _examples(folder: Path, counts: dict[str, dict[str, int]]) -> dict[str, str]
 
 
 def _deduplicate(results: list[dict]) -> list[dict]:
-    """Two recordings with one episode id: the later name is quarantined, the first is kept."""
-    seen: set[str] = set()
+    """Two built recordings with one episode id: the first in source order is kept, the later
+    one quarantined."""
+    kept: dict[str, str] = {}
     out = []
-    for r in sorted(results, key=lambda r: r["name"]):
+    for r in results:
         eid = r.get("episode_id")
-        if r["status"] == "built" and eid in seen:
-            r = {**r, "status": "quarantined", "reason": f"duplicate episode id {eid}"}
-        seen.add(eid)
+        if r["status"] == "built" and eid in kept:
+            r = {**r, "status": "quarantined",
+                 "reason": f"duplicate episode id {eid} (kept {kept[eid]})"}  # fmt: skip
+        elif r["status"] == "built":
+            kept[eid] = r["name"]
         out.append(r)
     return out
 
 
 class _Counter:
-    """Turns increments into the cumulative `update` calls of a Reporter."""
+    """One stage's bar on a Reporter, fed increments (`add`) or totals (`set`); a lazy one
+    appears only once there is progress (a cached synth source shows none)."""
 
-    def __init__(self, report: Reporter | None, what: str, total: int | None = None) -> None:
-        self.report, self.done = report, 0
-        if report:
-            report.start(what, total)
+    def __init__(
+        self, report: Reporter | None, what: str, total: int | None = None, lazy: bool = False
+    ) -> None:
+        self.report, self.what, self.total, self.done, self.started = report, what, total, 0, False
+        if not lazy:
+            self._start()
+
+    def _start(self) -> None:
+        if self.report and not self.started:
+            self.report.start(self.what, self.total)
+        self.started = True
 
     def add(self, n: int) -> None:
-        self.done += n
+        self.set(self.done + n)
+
+    def set(self, done: int) -> None:
+        self._start()
+        self.done = done
         if self.report:
-            self.report.update(self.done)
+            self.report.update(done)
 
 
 def _executor(name: str):

@@ -30,7 +30,7 @@ DESCRIPTIONS = {
 }
 
 
-def front_matter(meta: ReleaseMeta) -> dict:
+def front_matter(meta: ReleaseMeta, sizes: dict[str, dict[str, int]]) -> dict:
     """The card's YAML header: the Hub and `load_dataset` read `configs` and `dataset_info`."""
     configs, infos = [], []
     for i, config in enumerate(meta.counts):
@@ -45,7 +45,15 @@ def front_matter(meta: ReleaseMeta) -> dict:
         infos.append(
             {
                 "config_name": config,
-                "splits": [{"name": s, "num_examples": meta.counts[config][s]} for s in splits],
+                "splits": [
+                    {
+                        "name": s,
+                        "num_bytes": sizes[config][s],
+                        "num_examples": meta.counts[config][s],
+                    }
+                    for s in splits
+                ],
+                "dataset_size": sum(sizes[config].values()),
             }
         )
     return {
@@ -58,16 +66,10 @@ def front_matter(meta: ReleaseMeta) -> dict:
 
 
 def add_features(header: dict, folder: Path) -> dict:
-    """Put each config's features (read back from its first shard) and sizes into `dataset_info`."""
+    """Put each config's features, read back from its first shard, into `dataset_info`."""
     for info in header["dataset_info"]:
-        data = folder / "data" / info["config_name"]
-        first = sorted(data.glob("*.parquet"))[0]
+        first = sorted((folder / "data" / info["config_name"]).glob("*.parquet"))[0]
         info["features"] = Features.from_arrow_schema(pq.read_schema(first))._to_yaml_list()
-        for split in info["splits"]:
-            split["num_bytes"] = sum(
-                p.stat().st_size for p in data.glob(f"{split['name']}-*.parquet")
-            )
-        info["dataset_size"] = sum(s["num_bytes"] for s in info["splits"])
     return header
 
 

@@ -7,11 +7,12 @@ Two builds of one fingerprint must have one content hash, whoever built them and
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
+
+from curate.hashing import code_sha256, sha256_json
 
 FORMAT_VERSION = 1
 META_PATH = "meta/release.json"
@@ -54,7 +55,8 @@ class ReleaseMeta(BaseModel):
     def write(self, folder: Path) -> None:
         path = folder / META_PATH
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
+        # Key order is the model's and the recipe's (configs in recipe order): deterministic.
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n")
 
     @classmethod
     def read(cls, folder: Path) -> ReleaseMeta:
@@ -66,27 +68,22 @@ class ReleaseMeta(BaseModel):
         return cls.model_validate_json(path.read_text())
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def hash_json(data: object) -> str:
-    """sha256 of canonical JSON (sorted keys, no spaces)."""
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+def release_files(folder: Path) -> list[str]:
+    """Paths of a release folder's files. Hidden entries (`.git`, `.gitattributes`, the `.cache`
+    of a download into a local folder) belong to the Hub or a client, never to the release."""
+    paths = (p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    return sorted(p.as_posix() for p in paths if not any(part.startswith(".") for part in p.parts))
 
 
 def fingerprint(
     recipe: dict, labelers: dict[str, str], inputs: list[Input], about: str = ""
 ) -> str:
-    """What was asked: the recipe, the labeler versions, the inputs and the card's About text."""
-    return hash_json(
+    """What was asked: the recipe, the labeler versions, the inputs, the card's About text, and the
+    code that turns them into a release."""
+    return sha256_json(
         {
+            "format_version": FORMAT_VERSION,
+            "code": code_sha256(),
             "recipe": recipe,
             "labelers": labelers,
             "inputs": [i.model_dump() for i in sorted(inputs, key=lambda i: i.name)],
@@ -98,4 +95,4 @@ def fingerprint(
 def content_hash(files: dict[str, str]) -> str:
     """sha256 over the data files' names and hashes (the card and meta describe them, so they are
     not part of it)."""
-    return hash_json({p: h for p, h in files.items() if p.startswith("data/")})
+    return sha256_json({p: h for p, h in files.items() if p.startswith("data/")})

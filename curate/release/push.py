@@ -26,7 +26,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import disable_progress_bars
 from huggingface_hub.utils import httpx as hub_http  # the client's HTTP library, whichever it is
 
-from curate.release.meta import META_PATH
+from curate.release.meta import META_PATH, release_files
 
 REPO_TYPE = "dataset"
 BRANCH = "main"
@@ -73,13 +73,6 @@ def release_version(folder: Path) -> str:
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
         raise PushError(f"{meta} has no semantic version (got {version!r}): run curate build again")
     return version
-
-
-def release_files(folder: Path) -> list[str]:
-    """Repo paths of the release's files; hidden entries (`.git`, the `.cache` of a download
-    into a local folder) are never part of a release."""
-    paths = (p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
-    return sorted(p.as_posix() for p in paths if not any(part.startswith(".") for part in p.parts))
 
 
 def hub_endpoint() -> str:

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from curate.contract import QUALIFYING_FAMILIES
+
 CONFIGS = (
     "ticks",
     "text_action",
@@ -33,15 +35,7 @@ CONFIGS = (
     "grounding_coa",
     "all_in_one",
 )
-Config = Literal[
-    "ticks",
-    "text_action",
-    "motion_action",
-    "grounding_action",
-    "motion_coa",
-    "grounding_coa",
-    "all_in_one",
-]
+Config = Literal[CONFIGS]
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -77,15 +71,16 @@ class SynthSource(Strict):
     cache: Path = Path("cache/synth")
 
 
-def _source_kind(data: object) -> str | None:
-    if isinstance(data, dict):
-        return "index" if "index" in data else data.get("format")
-    return "index" if isinstance(data, IndexSource) else getattr(data, "format", None)
+def _source_kind(data: object) -> str:
+    """Which source model validates an entry, so an error names that model's keys only."""
+    get = data.get if isinstance(data, dict) else lambda key: getattr(data, key, None)
+    return (
+        "index" if get("index") is not None else "synth" if get("format") == "synth" else "folder"
+    )
 
 
 Source = Annotated[
-    Annotated[FolderSource, Tag("vpt")]
-    | Annotated[FolderSource, Tag("minestudio")]
+    Annotated[FolderSource, Tag("folder")]
     | Annotated[IndexSource, Tag("index")]
     | Annotated[SynthSource, Tag("synth")],
     Discriminator(_source_kind),
@@ -105,12 +100,30 @@ class Images(Strict):
     quality: Annotated[int, Field(ge=1, le=100)] = 90
 
 
+class TextParams(Strict):
+    mode: Literal["compact", "reserved"] = "reserved"  # the released OpenHA data is reserved
+
+
+class VptParams(Strict):
+    bins: Literal[11, 21] = 11
+
+
+class MotionParams(Strict):
+    min_run: Annotated[int, Field(ge=0)] = 0  # ticks; OpenHA's behaviour is 0
+    min_turn_deg: Annotated[float, Field(ge=0)] = 0.0
+
+
+class InstructionParams(Strict):
+    families: list[str] = Field(default_factory=lambda: list(QUALIFYING_FAMILIES))
+
+
 class Labelers(Strict):
-    text: dict = Field(default_factory=lambda: {"mode": "reserved"})
-    vpt: dict = Field(default_factory=dict)
-    motion: dict = Field(default_factory=dict)
-    instruction: dict = Field(default_factory=dict)
-    grounding: dict = Field(default_factory=dict)
+    """Labeler parameters, checked here so a typo is named before any episode is built."""
+
+    text: TextParams = Field(default_factory=TextParams)
+    vpt: VptParams = Field(default_factory=VptParams)
+    motion: MotionParams = Field(default_factory=MotionParams)
+    instruction: InstructionParams = Field(default_factory=InstructionParams)
 
 
 class Card(Strict):
@@ -131,8 +144,9 @@ class Recipe(Strict):
     labelers: Labelers = Field(default_factory=Labelers)
     history: Annotated[int, Field(ge=0, le=16)] = 0  # earlier frames per SFT row
     images: Images = Field(default_factory=Images)
+    # grounding_coa joins the default once the grounding labeler lands
     mixture: dict[Literal["text_action", "motion_coa", "grounding_coa"], float] = Field(
-        default_factory=lambda: {"text_action": 1.0, "motion_coa": 1.0, "grounding_coa": 1.0}
+        default_factory=lambda: {"text_action": 1.0, "motion_coa": 1.0}
     )
     validation: Annotated[float, Field(ge=0, lt=1)] = 0.1  # share of episodes, by id hash
     card: Card = Field(default_factory=Card)
@@ -150,16 +164,38 @@ class Recipe(Strict):
     def _unique(cls, configs: list[str]) -> list[str]:
         return sorted(set(configs), key=CONFIGS.index)
 
-    @model_validator(mode="after")
-    def _weights(self) -> Recipe:
-        if any(w < 0 for w in self.mixture.values()) or not sum(self.mixture.values()) > 0:
+    @field_validator("mixture")
+    @classmethod
+    def _weights(cls, mixture: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in mixture.values()) or not sum(mixture.values()) > 0:
             raise ValueError("mixture weights must be >= 0 with a positive sum")
+        return mixture
+
+    @model_validator(mode="after")
+    def _frames(self) -> Recipe:
+        images = [c for c in self.configs if c != "ticks"]
+        if images and any(isinstance(s, IndexSource) and not s.video for s in self.sources):
+            raise ValueError(
+                f"configs {', '.join(images)} need frames, but a source has `video: false`"
+            )
         return self
 
     def normalised(self) -> dict:
         """The recipe as plain JSON data with every default filled in: what the fingerprint hashes
         and what the release records."""
         return json.loads(self.model_dump_json())
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """`safe_load` that refuses a key given twice (YAML would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+        for key in {k for k in keys if keys.count(k) > 1}:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", node.start_mark
+            )
+        return super().construct_mapping(node, deep)
 
 
 class RecipeError(ValueError):
@@ -171,7 +207,7 @@ def load_recipe(path: Path | str) -> Recipe:
     `resolve_source` makes them absolute against the recipe's folder when the build reads them."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except OSError as exc:
         raise RecipeError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -186,7 +222,7 @@ def load_recipe(path: Path | str) -> Recipe:
     except ValidationError as exc:
         # An unknown key is most often a typo: name it first.
         first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        tags = ("vpt", "minestudio", "index", "synth")
+        tags = ("folder", "index", "synth")
         key = ".".join(str(p) for p in first["loc"] if p not in tags) or "recipe"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         message = first["msg"].removeprefix("Value error, ")

@@ -18,7 +18,8 @@ from datasets import Features
 
 from curate.contract import BINARY_ACTIONS, FRAME_HEIGHT
 from curate.episode import Episode, episode_rng, resample
-from curate.formats.chat import SFT_CONFIGS, Turn, chat_table, mixture_forms
+from curate.formats.chat import SCHEMA as CHAT_SCHEMA
+from curate.formats.chat import Turn, chat_table, mixture_forms
 from curate.formats.images import draw_cursor, to_jpeg
 from curate.labelers import labeler_class
 from curate.readers import RecordingError, read_episode
@@ -55,12 +56,16 @@ def labeler(space: str, recipe: Recipe):
 
 
 def build_episode(task: EpisodeTask) -> dict:
-    """Build one episode's parts; a bad recording comes back quarantined with its reason."""
-    result = {"name": task.name, "split": task.split, "rows": {}}
+    """Build one episode's parts; a bad recording comes back quarantined with its reason.
+
+    Errors of this machine (a full disk, no memory) are not the recording's fault: they stop the
+    build with no marker, so a rerun builds the episode again instead of keeping a false reason.
+    """
+    result = {"name": task.name, "split": task.split, "rows": {}, "bytes": {}}
     recipe = task.recipe
     try:
         sft = [c for c in recipe.configs if c != "ticks"]
-        episode = read_episode(task.path, with_frames=bool(sft))
+        episode = read_episode(task.path)
         result.update(episode_id=episode.episode_id, ticks=len(episode))
         reason = filter_reason(episode, recipe)
         if reason:
@@ -70,21 +75,34 @@ def build_episode(task: EpisodeTask) -> dict:
         task.work.mkdir(parents=True, exist_ok=True)
         full = full_labels(episode, recipe)
         result["stats"] = label_stats(full)
-        tables = {}
         if "ticks" in recipe.configs:
-            tables["ticks"] = ticks_table(episode, full)
+            table = ticks_table(episode, full)
+            pq.write_table(table, task.work / "ticks.parquet", compression="zstd")
+            result["rows"]["ticks"], result["bytes"]["ticks"] = table.num_rows, table.nbytes
         if sft:
-            tables.update(sft_tables(episode, recipe, sft))
-        for config, table in tables.items():
-            pq.write_table(table, task.work / f"{config}.parquet", compression="zstd")
-            result["rows"][config] = table.num_rows
+            for config, (rows, size) in write_sft(episode, recipe, sft, task.work).items():
+                result["rows"][config], result["bytes"][config] = rows, size
         return {**result, "status": "built"}
+    except (OSError, MemoryError):
+        raise
     except RecordingError as exc:
-        return {**result, "status": "quarantined", "reason": str(exc)}
+        return {**result, "status": "quarantined", "reason": _reason(exc, task.path)}
     except Exception as exc:  # noqa: BLE001 - one broken recording must not lose the others
         last = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{Path(last.filename).name}:{last.lineno}"
-        return {**result, "status": "quarantined", "reason": f"internal error at {where}: {exc!r}"}
+        reason = _reason(f"internal error at {where}: {exc!r}", task.path)
+        return {**result, "status": "quarantined", "reason": reason}
+
+
+def _reason(error: RecordingError | str, path: Path) -> str:
+    """A quarantine reason that names files by name only: the release must not depend on where
+    the builder keeps its recordings."""
+    if isinstance(error, RecordingError):
+        where = error.path.name + (f":{error.line}" if error.line is not None else "")
+        error = f"{where}: {error.reason}"
+    for folder in (path.parent, path):
+        error = error.replace(f"{folder}/", "").replace(str(folder), path.name)
+    return error
 
 
 def filter_reason(episode: Episode, recipe: Recipe) -> str | None:
@@ -158,24 +176,35 @@ def sft_turns(episode: Episode, recipe: Recipe) -> tuple[list[Turn], np.ndarray]
     return turns, kept.ticks.column("null").to_numpy(zero_copy_only=False)
 
 
-def sft_tables(episode: Episode, recipe: Recipe, configs: list[str]) -> dict[str, pa.Table]:
-    """The chat rows of every SFT config for one episode."""
+ROWS_PER_WRITE = 256  # SFT rows are built and written in blocks, so memory stays bounded
+
+
+def write_sft(
+    episode: Episode, recipe: Recipe, configs: list[str], work: Path
+) -> dict[str, tuple[int, int]]:
+    """Write the chat rows of every SFT config for one episode; config -> (rows, Arrow bytes)."""
     turns, null = sft_turns(episode, recipe)
     keep = episode_rng(recipe.seed, f"{episode.episode_id}:noop").random(len(turns))
     rows = [i for i in range(len(turns)) if not null[i] or keep[i] < recipe.filters.keep_noop]
     needed = sorted({turns[j].tick for i in rows for j in range(max(0, i - recipe.history), i + 1)})
     jpeg = frames_as_jpeg(episode, needed, recipe)
     common = {"episode_id": episode.episode_id, "source": episode.source, "history": recipe.history}
-    tables = {}
+    written = {}
     for config in configs:
         forms = None
         if config == "all_in_one":
             rng = episode_rng(recipe.seed, f"{episode.episode_id}:mixture")
             forms = mixture_forms(len(rows), recipe.mixture, rng)
-        elif config not in SFT_CONFIGS:
-            raise ValueError(f"unknown config {config}")
-        tables[config] = chat_table(config, turns, rows, jpeg, forms=forms, **common)
-    return tables
+        size = 0
+        with pq.ParquetWriter(work / f"{config}.parquet", CHAT_SCHEMA, compression="zstd") as out:
+            for start in range(0, len(rows), ROWS_PER_WRITE):
+                block = slice(start, start + ROWS_PER_WRITE)
+                table = chat_table(config, turns, rows[block], jpeg,
+                                   forms=forms[block] if forms else None, **common)  # fmt: skip
+                out.write_table(table)
+                size += table.nbytes
+        written[config] = (len(rows), size)
+    return written
 
 
 def frames_as_jpeg(episode: Episode, ticks: list[int], recipe: Recipe) -> dict[int, bytes]:

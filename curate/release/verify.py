@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from curate.release.meta import SPLITS, ReleaseMeta, content_hash, sha256_file
+from curate.hashing import sha256_file
+from curate.release.meta import META_PATH, SPLITS, ReleaseMeta, content_hash, release_files
 
 
 @contextmanager
@@ -38,37 +39,41 @@ def verify(folder: Path | str) -> list[str]:
     folder = Path(folder)
     try:
         meta = ReleaseMeta.read(folder)
-    except (FileNotFoundError, ValueError) as exc:
-        return [str(exc)]
+    except (OSError, ValueError) as exc:
+        return [" ".join(str(exc).split())]
+    card_problems, header = _check_card(folder, meta)
+    loading = _check_loading(folder, meta, header) if header else []
+    return check_files(folder, meta) + card_problems + loading
+
+
+def check_files(folder: Path, meta: ReleaseMeta) -> list[str]:
+    """Files missing, changed or unlisted against `meta/release.json`, and the content hash."""
     problems = []
-    # Hidden paths are the Hub's and the downloader's (.gitattributes, .cache/), not the release's.
-    on_disk = {
-        rel
-        for p in folder.rglob("*")
-        if p.is_file()
-        and not (rel := p.relative_to(folder).as_posix()).startswith(".")
-        and "/." not in rel
-    }
+    on_disk = set(release_files(folder))
     for rel, expected in meta.files.items():
         if rel not in on_disk:
             problems.append(f"{rel}: listed in meta/release.json but missing")
         elif sha256_file(folder / rel) != expected:
             problems.append(f"{rel}: sha256 differs from meta/release.json (the file changed)")
-    for rel in sorted(on_disk - set(meta.files) - {"meta/release.json"}):
+    for rel in sorted(on_disk - set(meta.files) - {META_PATH}):
         problems.append(f"{rel}: not listed in meta/release.json")
     if content_hash(meta.files) != meta.content_hash:
         problems.append("content hash differs from the data files' hashes")
-    card_problems, header = _check_card(folder, meta)
-    return problems + card_problems + (_check_loading(folder, meta, header) if header else [])
+    return problems
 
 
 def _check_card(folder: Path, meta: ReleaseMeta) -> tuple[list[str], dict | None]:
+    """The card's YAML header must parse and declare the recipe's configs with their features."""
     text = (folder / "README.md").read_text() if (folder / "README.md").exists() else ""
     if not text.startswith("---\n"):
         return ["README.md: no YAML header (the dataset card declares the configs)"], None
-    header = yaml.safe_load(text.split("---\n")[1])
-    declared = [c["config_name"] for c in header.get("configs", [])]
-    if declared != meta.recipe["configs"]:
+    try:
+        header = yaml.safe_load(text.split("---\n")[1])
+        declared = [c["config_name"] for c in header["configs"]]
+        infos = {i["config_name"]: i["features"] for i in header["dataset_info"]}
+    except (yaml.YAMLError, KeyError, TypeError, IndexError) as exc:
+        return [f"README.md: malformed YAML header ({' '.join(str(exc).split())})"], None
+    if declared != meta.recipe["configs"] or set(infos) != set(declared):
         return [f"README.md declares configs {declared}, the recipe {meta.recipe['configs']}"], None
     return [], header
 

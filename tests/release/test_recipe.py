@@ -40,10 +40,16 @@ def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
         (MINIMAL + "configs: [ticks, text]\n", "configs.1: Input should be 'ticks'"),
         (MINIMAL + "images: {stride: 0}\n", "images.stride: Input should be greater than"),
         (MINIMAL + "colour: red\n", "colour: Extra inputs are not permitted"),
-        (MINIMAL.replace("format: vpt", "format: mp4"), "sources.0: Input tag 'mp4'"),
+        (MINIMAL.replace("format: vpt", "format: mp4"), "sources.0.format: Input should be 'vpt'"),
         ("name: demo\nversion: 0.1.0\n", "sources: Field required"),
         ("- just\n- a list\n", "a recipe is a YAML mapping"),
         ("name: [unclosed\n", "not valid YAML"),
+        (MINIMAL + "labelers: {text: {mdoe: compact}}\n", "labelers.text.mdoe: Extra inputs"),
+        (MINIMAL + "labelers: {vpt: {bins: 13}}\n", "labelers.vpt.bins: Input should be 11 or 21"),
+        (MINIMAL + "seed: 1\nseed: 2\n", "key 'seed' is given twice"),
+        (MINIMAL + "mixture: {text_action: 0}\n", "mixture: mixture weights must be"),
+        ("name: d\nversion: 0.1.0\nconfigs: [text_action]\n"
+         "sources: [{index: i.json, video: false}]\n", "need frames, but a source has"),
     ],
 )
 def test_bad_recipe_gives_one_clear_error(tmp_path, text, message):

@@ -1,0 +1,29 @@
+"""Shards: cut at row groups by size, named `<split>-NNNNN-of-NNNNN`, rows in part order."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.release.writer import write_config
+
+
+def part(path, start: int, n: int, group: int):
+    pad = [f"{i:04d}" * 125 for i in range(start, start + n)]  # 500 distinct bytes a row
+    table = pa.table({"i": pa.array(range(start, start + n), pa.int64()), "pad": pad})
+    pq.write_table(table, path, row_group_size=group)
+    return path
+
+
+def test_long_parts_are_cut_into_shards_under_the_limit(tmp_path):
+    parts = {
+        "train": [part(tmp_path / "a.parquet", 0, 40, 10), part(tmp_path / "b.parquet", 40, 20, 10)]
+    }
+    schema = pq.read_schema(parts["train"][0])
+    written = write_config(tmp_path / "out", "ticks", parts, schema, limit=12_000)
+    files = written["train"]
+    assert len(files) > 2 and written["validation"] == []
+    assert files[0] == f"data/ticks/train-00000-of-{len(files):05d}.parquet"
+    rows = pa.concat_tables(pq.read_table(tmp_path / "out" / f) for f in files)["i"].to_pylist()
+    assert rows == list(range(60))
+    assert all((tmp_path / "out" / f).stat().st_size < 12_000 + 4_000 for f in files)
