@@ -19,6 +19,8 @@ from typing import Protocol
 import pyarrow.parquet as pq
 
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
+from curate.formats.ticks import LABEL_FIELDS
+from curate.formats.ticks import SCHEMA as TICKS_SCHEMA
 from curate.hashing import sha256_file
 from curate.labelers import REGISTRY, labeler_class
 from curate.readers import episode_id_of
@@ -48,7 +50,7 @@ from curate.release.recipe import (
     load_recipe,
     resolve_source,
 )
-from curate.release.step import TICK_LABELS, EpisodeTask, build_episode
+from curate.release.step import EpisodeTask, build_episode
 from curate.release.writer import write_config
 
 FINGERPRINT_FILE = "FINGERPRINT"
@@ -70,7 +72,7 @@ class BuildReport:
 
 def needed_spaces(recipe: Recipe) -> set[str]:
     """The labelers the recipe's configs need."""
-    spaces = set(TICK_LABELS)
+    spaces = set(LABEL_FIELDS)
     grounding = {"grounding_action", "grounding_coa"} & set(recipe.configs)
     if grounding or ("all_in_one" in recipe.configs and recipe.mixture.get("grounding_coa", 0) > 0):
         spaces.add("grounding")
@@ -251,8 +253,7 @@ def _write_release(
             ]
             for s in SPLITS
         }
-        first = next(p for ps in parts.values() for p in ps)
-        schema = pq.read_schema(first) if config == "ticks" else CHAT_SCHEMA
+        schema = TICKS_SCHEMA if config == "ticks" else CHAT_SCHEMA
         for paths in write_config(staging, config, parts, schema).values():
             files.update({p: sha256_file(staging / p) for p in paths})
         counts[config] = {

@@ -14,26 +14,17 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets import Features
 
 from curate.contract import BINARY_ACTIONS, FRAME_HEIGHT
 from curate.episode import Episode, episode_rng, resample
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
 from curate.formats.chat import Turn, chat_table, mixture_forms
 from curate.formats.images import draw_cursor, to_jpeg
+from curate.formats.ticks import LABEL_FIELDS, ticks_table
 from curate.labelers import labeler_class
 from curate.readers import RecordingError, read_episode
 from curate.readers.video import iter_frames
 from curate.release.recipe import Recipe
-
-# The label columns the `ticks` config keeps of each labeler (motion's per-slot columns are
-# parts of `motion_text`; instruction's per-tick event list repeats `events`).
-TICK_LABELS = {
-    "vpt": ("vpt_buttons", "vpt_camera"),
-    "text": ("text_action",),
-    "motion": ("motion_text",),
-    "instruction": ("instruction_text", "instruction_event", "instruction_segment"),
-}
 
 
 @dataclass(frozen=True)
@@ -117,18 +108,8 @@ def filter_reason(episode: Episode, recipe: Recipe) -> str | None:
 
 def full_labels(episode: Episode, recipe: Recipe) -> pl.DataFrame:
     """The tick table with the label columns of every tick-level space beside it."""
-    labels = [labeler(space, recipe).label(episode) for space in TICK_LABELS]
+    labels = [labeler(space, recipe).label(episode) for space in LABEL_FIELDS]
     return pl.concat([pl.from_arrow(episode.ticks), *labels], how="horizontal")
-
-
-def ticks_table(episode: Episode, full: pl.DataFrame) -> pa.Table:
-    """The `ticks` config of one episode: one row per tick, raw action and every label."""
-    columns = [c for cols in TICK_LABELS.values() for c in cols]
-    frame = full.select(
-        pl.lit(episode.episode_id).alias("episode_id"), *episode.ticks.column_names, *columns
-    )
-    table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())  # string, not large_string
-    return table.cast(Features.from_arrow_schema(table.schema).arrow_schema)
 
 
 def label_stats(full: pl.DataFrame) -> dict:
