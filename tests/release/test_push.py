@@ -359,3 +359,36 @@ def test_private_applies_to_a_new_repo(hub, release: Path) -> None:
     push(release, REPO, private=True, progress=False)
 
     assert hub.repos[("dataset", REPO)].private
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release made by `curate build` from two short recordings of the built-in world."""
+    from curate.release.build import build
+    from curate.world.record import synthesize
+
+    root = tmp_path_factory.mktemp("built")
+    synthesize(root / "raw", episodes=2, seconds=2, seed=1)
+    recipe = root / "recipe.yaml"
+    recipe.write_text(
+        "name: pushed\nversion: 1.0.0\nsources: [{format: vpt, path: raw}]\n"
+        "configs: [ticks, motion_coa]\nimages: {width: 64, height: 36, stride: 5}\n"
+    )
+    return build(recipe, root / "release").folder
+
+
+def test_a_built_release_round_trips_through_the_hub(
+    tmp_path: Path, hub, built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curate.release.verify import verify
+
+    result = push(built, REPO, progress=False)
+    assert result.tag == "v1.0.0"
+    local = tmp_path / "download"
+    huggingface_hub.snapshot_download(
+        REPO, repo_type="dataset", revision="v1.0.0", endpoint=hub.url, local_dir=local,
+        cache_dir=tmp_path / "hub_cache",
+    )  # fmt: skip
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    assert verify(local) == []  # every file, hash, count and config, as built
