@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from curate.contract import BINARY_ACTIONS, KEY_TO_ACTION, QUALIFYING_FAMILIES, TEXT_KEY_ORDER
+
 SINGLE_CORE_ENV = {"POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
 BLOCKS = ["oak_log", "birch_log", "dirt", "stone", "cobblestone", "coal_ore", "iron_ore"]
 ITEMS = ["oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pickaxe"]
@@ -130,48 +132,9 @@ def generate(path: Path, ticks: int, seed: int = 0) -> None:
 
 # --- baseline: what a user writes today, one line at a time in plain Python ---
 
-KEY_MAP = {
-    "key.keyboard.escape": "ESC",
-    "key.keyboard.s": "back",
-    "key.keyboard.q": "drop",
-    "key.keyboard.w": "forward",
-    **{f"key.keyboard.{i}": f"hotbar.{i}" for i in range(1, 10)},
-    "key.keyboard.e": "inventory",
-    "key.keyboard.space": "jump",
-    "key.keyboard.a": "left",
-    "key.keyboard.d": "right",
-    "key.keyboard.left.shift": "sneak",
-    "key.keyboard.left.control": "sprint",
-    "key.keyboard.f": "swapHands",
-}
-TEXT_KEYS = [
-    "ESC",
-    "back",
-    "drop",
-    "forward",
-    *(f"hotbar.{i}" for i in range(1, 10)),
-    "inventory",
-    "jump",
-    "left",
-    "right",
-    "sneak",
-    "sprint",
-    "swapHands",
-]
-TEXT_NAMES = [
-    "escape",
-    "s",
-    "q",
-    "w",
-    *map(str, range(1, 10)),
-    "e",
-    "space",
-    "a",
-    "d",
-    "left.shift",
-    "left.control",
-    "f",
-]
+# The baseline shares curate's tables of facts (key names, orders), not its code.
+KEY_MAP = KEY_TO_ACTION
+TEXT_NAMES, TEXT_KEYS = zip(*TEXT_KEY_ORDER, strict=True)
 
 
 def quantise(x: float) -> int:
@@ -180,24 +143,8 @@ def quantise(x: float) -> int:
     return round((v + 10) / 2)
 
 
-ENV_KEYS = [
-    "forward",
-    "back",
-    "left",
-    "right",
-    "jump",
-    "sneak",
-    "sprint",
-    "attack",
-    "use",
-    "drop",
-    "inventory",
-    "ESC",
-    "swapHands",
-    "pickItem",
-    *(f"hotbar.{i}" for i in range(1, 10)),
-]
-QUALIFYING = ("mine_block", "craft_item", "kill_entity", "use_item", "pickup")
+ENV_KEYS = BINARY_ACTIONS
+QUALIFYING = QUALIFYING_FAMILIES
 
 
 def baseline(path: Path) -> int:
