@@ -78,16 +78,19 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
     for tick in wanted:
         by_source.setdefault(source_frame(tick, ref.fps), []).append(tick)
     last = max(by_source, default=-1)
-    with av.open(str(ref.path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for index, frame in enumerate(container.decode(stream)):
-            if index in by_source:
-                image = frame.to_ndarray(format="rgb24")
-                for _ in by_source[index]:
-                    yield image
-            if index >= last:
-                return
+    try:
+        with av.open(str(ref.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for index, frame in enumerate(container.decode(stream)):
+                if index in by_source:
+                    image = frame.to_ndarray(format="rgb24")
+                    for _ in by_source[index]:
+                        yield image
+                if index >= last:
+                    return
+    except av.error.FFmpegError as exc:  # a damaged stream is the recording's fault
+        raise RecordingError(ref.path, f"video cannot be decoded: {exc}") from None
     raise RecordingError(ref.path, f"video ended before frame {last}")
 
 
