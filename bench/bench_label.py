@@ -270,7 +270,7 @@ def curate_labels(path: Path) -> int:
     from curate.labelers import REGISTRY, labeler_class
     from curate.readers.vpt import read_vpt
 
-    episode = read_vpt(path, with_frames=False)
+    episode = read_vpt(path)
     for space in REGISTRY:
         try:
             labeler = labeler_class(space)()

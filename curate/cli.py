@@ -71,7 +71,7 @@ def label(
     options = {"text": {"mode": mode}, "vpt": {"bins": bins}}.get(space, {})
     try:
         labeler = cls(**options)
-        episode = read_episode(source, with_frames=cls.needs_frames)
+        episode = read_episode(source)
     except (RecordingError, ValueError) as exc:
         raise fail(str(exc)) from None
     import polars as pl

@@ -16,7 +16,6 @@ class Labeler(ABC):
 
     space: ClassVar[str]
     version: ClassVar[str]
-    needs_frames: ClassVar[bool] = False  # action-only labelers never decode video
 
     @abstractmethod
     def label(self, episode: Episode) -> pl.DataFrame:

@@ -27,7 +27,7 @@ class RecordingError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
-def read_episode(source: Path | str, *, with_frames: bool = True) -> Episode:
+def read_episode(source: Path | str) -> Episode:
     """Read a VPT `.jsonl` or a MineStudio rollout folder, whichever `source` is."""
     source = Path(source)
     if source.is_dir():
@@ -37,7 +37,7 @@ def read_episode(source: Path | str, *, with_frames: bool = True) -> Episode:
     if source.suffix in (".jsonl", ".mp4"):
         from curate.readers.vpt import read_vpt
 
-        return read_vpt(source.with_suffix(".jsonl"), with_frames=with_frames)
+        return read_vpt(source.with_suffix(".jsonl"))
     if not source.exists():
         raise RecordingError(source, "no such file or folder")
     raise RecordingError(

@@ -2,7 +2,8 @@
 
 The jsonl parse is the hot path of action-only builds (a realistic hour is ~125 MB, mostly
 `stats` and `inventory`), so lines are decoded by msgspec into typed structs that skip every field
-curate does not use, and the conversion rules of ACTION_SPACES.md section 2 run as numpy
+curate does not use, or, once numba pays for itself, scanned straight into columns by
+`curate.readers.scan`; the conversion rules of ACTION_SPACES.md section 2 run as numpy
 operations over whole columns.
 """
 
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 import numpy as np
@@ -32,6 +34,20 @@ from curate.episode import Episode
 from curate.readers import RecordingError, episode_id_of
 from curate.readers.stats import events_from_counts, stats_events
 
+if TYPE_CHECKING:
+    from curate.readers.scan import ScannedLines
+
+# The numba scan of `curate.readers.scan` decodes ~5x faster than msgspec and its per-line
+# objects (an hour: ~0.1 s against ~0.5 s), but its first use in a process costs ~0.5 s (importing
+# numba, which imports scipy, and loading the cached kernel), as much as msgspec spends on
+# ~100 MB; a per-file size threshold cannot make that pay for a process that reads one small
+# file. So, as in ski rental, msgspec decodes until the bytes read in this process, the current
+# file included, reach SCAN_AFTER_BYTES; from then on every file is scanned. Reading one small
+# file never loads numba, one hour-long file pays about what it saves, and a build pays the cost
+# once, at most about twice what knowing the future would.
+SCAN_AFTER_BYTES = 64 << 20
+_bytes_read = 0
+
 
 class _Mouse(msgspec.Struct, gc=False):
     x: float | None = None
@@ -49,8 +65,8 @@ class _Keyboard(msgspec.Struct, gc=False):
 class _LineBase(msgspec.Struct, gc=False):
     """One jsonl line; fields older recorders omit have defaults, unknown fields are skipped."""
 
-    mouse: _Mouse = msgspec.field(default_factory=_Mouse)
-    keyboard: _Keyboard = msgspec.field(default_factory=_Keyboard)
+    mouse: _Mouse  # required: a JSON line without them is not a VPT recording
+    keyboard: _Keyboard
     isGuiOpen: bool = False  # noqa: N815
     hotbar: int = 0
     yaw: float | None = None
@@ -120,13 +136,15 @@ def _gc_paused():
             gc.enable()
 
 
-def decode_lines(path: Path) -> tuple[list[_LineBase], pa.ListArray]:
+def decode_lines(path: Path) -> tuple[list[_LineBase] | ScannedLines, pa.ListArray]:
     """All non-blank lines of a VPT jsonl in file order (line order is tick order), and the
     events of each line.
 
-    The fast path takes the counter names from the last line (stats are cumulative, so it lists
-    every counter the recording ever had) and decodes `stats` into a typed struct; when that does
-    not hold, every line's stats are decoded as a dict.
+    Once the process has read SCAN_AFTER_BYTES, files are first scanned into columns by
+    `curate.readers.scan`, which declines anything but plain well-formed lines (the result is the
+    same either way). The msgspec path takes the counter names from the last line (stats are
+    cumulative, so it lists every counter the recording ever had) and decodes `stats` into a typed
+    struct; when that does not hold, every line's stats are decoded as a dict.
     """
     with _mapped(path) as data, _gc_paused():
         return _decode_mapped(path, data)
@@ -146,8 +164,21 @@ def _mapped(path: Path):
         raise RecordingError(path, f"cannot read: {exc.strerror}") from exc
 
 
-def _decode_mapped(path: Path, data) -> tuple[list[_LineBase], pa.ListArray]:
-    """The typed fast path, else the dict path, else an error naming the first bad line."""
+def _decode_mapped(path: Path, data) -> tuple[list[_LineBase] | ScannedLines, pa.ListArray]:
+    """The scan once it pays (see SCAN_AFTER_BYTES) and accepts the bytes, else msgspec."""
+    global _bytes_read
+    _bytes_read += len(data)
+    if _bytes_read >= SCAN_AFTER_BYTES:
+        from curate.readers.scan import scan_vpt
+
+        scanned = scan_vpt(data)
+        if scanned is not None:
+            return scanned
+    return _decode_msgspec(path, data)
+
+
+def _decode_msgspec(path: Path, data) -> tuple[list[_LineBase], pa.ListArray]:
+    """The typed path, else the dict path, else an error naming the first bad line."""
     try:
         keys = list(msgspec.json.decode(_last_line(data), type=_LastStats).stats)
         lines = _typed_decoder(keys).decode_lines(data)
@@ -194,12 +225,19 @@ def _floats(values: tuple) -> np.ndarray:
     return pa.array(values, pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def tick_table(lines: list[_LineBase], events: pa.ListArray) -> pa.Table:
-    """The canonical tick table of decoded lines, by the conversion rules of VPT's loader.
+class _Columns(NamedTuple):
+    """What the conversion rules read of each line, whichever decoder produced the lines."""
 
-    Lines are transposed into columns with C-level map/zip over `astuple`, so no Python code runs
-    per line; the rules then run on whole columns.
-    """
+    binaries: np.ndarray  # (n, len(BINARY_ACTIONS)) uint8: the keys held and mouse buttons down
+    stuck: int  # how many leading ticks lose button 0 to the attack-stuck rule
+    hotbar: np.ndarray  # int64
+    gui: np.ndarray  # bool
+    floats: dict[str, np.ndarray]  # dx dy x y yaw pitch xpos ypos zpos, NaN where None
+
+
+def _struct_columns(lines: list[_LineBase]) -> _Columns:
+    """Lines are transposed into columns with C-level map/zip over `astuple`, so no Python code
+    runs per line."""
     n = len(lines)
     fields = type(lines[0]).__struct_fields__
     line_cols = dict(zip(fields, zip(*map(astuple, lines), strict=True), strict=True))
@@ -212,30 +250,49 @@ def tick_table(lines: list[_LineBase], events: pa.ListArray) -> pa.Table:
     )
     binaries = _flags(tuple(map(attrgetter("keys"), line_cols["keyboard"])), _KEY_COLUMN)
     binaries |= _flags(mouse["buttons"], _BUTTON_COLUMN)
+    new_buttons = mouse["newButtons"]
+    stuck = 0
+    if new_buttons[0] == [0]:
+        stuck = next((i for i in range(1, n) if 0 in new_buttons[i]), n)
+    floats = {
+        "dx": np.array(mouse["dx"], np.float64),
+        "dy": np.array(mouse["dy"], np.float64),
+        "x": _floats(mouse["x"]),
+        "y": _floats(mouse["y"]),
+        **{name: _floats(line_cols[name]) for name in ("yaw", "pitch", "xpos", "ypos", "zpos")},
+    }
+    hotbar = np.array(line_cols["hotbar"], np.int64)
+    return _Columns(binaries, stuck, hotbar, np.array(line_cols["isGuiOpen"], bool), floats)
 
+
+def tick_table(lines: list[_LineBase] | ScannedLines, events: pa.ListArray) -> pa.Table:
+    """The canonical tick table of decoded lines, by the conversion rules of VPT's loader.
+
+    The rules run as numpy operations on whole columns.
+    """
+    n = len(lines)
+    if isinstance(lines, list):
+        binaries, stuck, hotbar, gui, floats = _struct_columns(lines)
+    else:
+        binaries, stuck, hotbar, gui, floats = lines.columns()
     # Attack stuck: a recording that starts with the attack button freshly down has it stuck until
     # the next press of button 0; that line keeps it, every line before it loses it.
-    new_buttons = mouse["newButtons"]
-    if new_buttons[0] == [0]:
-        release = next((i for i in range(1, n) if 0 in new_buttons[i]), n)
-        binaries[:release, _ATTACK] = 0
+    binaries[:stuck, _ATTACK] = 0
 
     # Hotbar scroll: a change of the selected slot without a key is a hotbar action too; the slot
     # before the first line counts as 0.
-    hotbar = np.array(line_cols["hotbar"], np.int64)
     previous = np.concatenate(([0], hotbar[:-1]))
     changed = np.flatnonzero((hotbar != previous) & (hotbar >= 0) & (hotbar <= 8))
     binaries[changed, _HOTBAR1 + hotbar[changed]] = 1
 
-    pitch = np.array(mouse["dy"], np.float64) * CAMERA_SCALE
-    yaw = np.array(mouse["dx"], np.float64) * CAMERA_SCALE
-    gui = np.array(line_cols["isGuiOpen"], bool)
+    pitch = floats["dy"] * CAMERA_SCALE
+    yaw = floats["dx"] * CAMERA_SCALE
     # The cursor exists only while a GUI is open (frame pixels = screen pixels * 360 / 720).
     cursor = {
         axis: pa.array(
             values * (FRAME_HEIGHT / SCREEN_HEIGHT), pa.float32(), mask=~gui | np.isnan(values)
         )
-        for axis, values in (("cursor_x", _floats(mouse["x"])), ("cursor_y", _floats(mouse["y"])))
+        for axis, values in (("cursor_x", floats["x"]), ("cursor_y", floats["y"]))
     }
     return pa.table(
         {
@@ -248,7 +305,7 @@ def tick_table(lines: list[_LineBase], events: pa.ListArray) -> pa.Table:
             **cursor,
             "hotbar": pa.array(hotbar.astype(np.int8)),
             **{
-                col: pa.array(line_cols[field], pa.float64())
+                col: pa.array(floats[field], mask=np.isnan(floats[field]))
                 for col, field in (
                     ("x", "xpos"),
                     ("y", "ypos"),
@@ -262,11 +319,14 @@ def tick_table(lines: list[_LineBase], events: pa.ListArray) -> pa.Table:
     )
 
 
-def read_vpt(path: Path | str, *, with_frames: bool = True) -> Episode:
-    """Read one VPT recording; its `.mp4` beside it, when present and wanted, supplies the frames.
+def read_vpt(path: Path | str) -> Episode:
+    """Read one VPT recording; its `.mp4` beside it, when present, supplies the frames (decoded
+    only when a step asks for them).
 
     Frame count and line count must agree: a difference of at most 2 is trimmed from the end of the
     longer one with a warning, a larger one is a `RecordingError` (ACTION_SPACES.md section 2a).
+    The check runs whenever the video is there, so an episode has the same ticks whatever is
+    asked of it; action-only work on a lone `.jsonl` needs no video.
     """
     path = Path(path)
     lines, events = decode_lines(path)
@@ -275,7 +335,7 @@ def read_vpt(path: Path | str, *, with_frames: bool = True) -> Episode:
     warnings: list[str] = []
     frames = None
     video = path.with_suffix(".mp4")
-    if with_frames and video.exists():
+    if video.exists():
         from curate.readers.video import align_frames
 
         n_ticks, frames, note = align_frames(video, len(lines))

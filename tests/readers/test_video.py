@@ -49,9 +49,14 @@ def test_large_differences_quarantine(tmp_path, n_frames):
         read_vpt(recording(tmp_path, 12, n_frames))
 
 
-def test_action_only_reading_ignores_the_video(tmp_path):
-    episode = read_vpt(recording(tmp_path, 12, 30), with_frames=False)
-    assert episode.frames is None and len(episode) == 12
+def test_the_video_is_checked_for_action_only_labelling_too(tmp_path):
+    # the ticks of an episode do not depend on whether its frames are wanted
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = CliRunner().invoke(app, ["label", "env", str(recording(tmp_path, 12, 30))])
+    assert result.exit_code == 2 and "cannot be paired" in result.stderr
 
 
 def test_video_at_another_rate_maps_by_time(tmp_path):

@@ -157,7 +157,10 @@ def test_typed_and_dict_stats_paths_agree(tmp_path, last):
 
 def test_missing_optional_fields_are_accepted(tmp_path):
     path = tmp_path / "old.jsonl"
-    path.write_text('{"mouse": {"dx": 10}, "keyboard": {"keys": ["key.keyboard.w"]}}\n{}\n')
+    path.write_text(
+        '{"mouse": {"dx": 10}, "keyboard": {"keys": ["key.keyboard.w"]}}\n'
+        '{"mouse": {}, "keyboard": {}}\n'
+    )
     rows = actions(path)
     assert rows[0]["forward"] == 1 and rows[0]["camera_yaw"] == pytest.approx(1.5)
     assert rows[1]["null"] and rows[1]["yaw"] is None
@@ -178,6 +181,12 @@ def test_bad_line_names_file_and_line(tmp_path, bad, reason):
         read_vpt(path)
     assert info.value.line == 3 and "bad.jsonl:3" in str(info.value)
     assert reason.lower() in str(info.value).lower()
+
+
+def test_json_lines_that_are_not_vpt_are_refused(tmp_path, rollouts):
+    # a MineStudio action.jsonl is JSON lines too, but has no mouse or keyboard
+    with pytest.raises(RecordingError, match="missing required field `mouse`"):
+        read_vpt(rollouts[0] / "action.jsonl")
 
 
 def test_empty_recording_is_an_error(tmp_path):

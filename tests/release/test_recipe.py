@@ -48,8 +48,11 @@ def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
         (MINIMAL + "labelers: {vpt: {bins: 13}}\n", "labelers.vpt.bins: Input should be 11 or 21"),
         (MINIMAL + "seed: 1\nseed: 2\n", "key 'seed' is given twice"),
         (MINIMAL + "mixture: {text_action: 0}\n", "mixture: mixture weights must be"),
-        ("name: d\nversion: 0.1.0\nconfigs: [text_action]\n"
-         "sources: [{index: i.json, video: false}]\n", "need frames, but a source has"),
+        (
+            "name: d\nversion: 0.1.0\nconfigs: [text_action]\n"
+            "sources: [{index: i.json, video: false}]\n",
+            "need frames, but a source has",
+        ),
     ],
 )
 def test_bad_recipe_gives_one_clear_error(tmp_path, text, message):
