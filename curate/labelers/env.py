@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from curate.contract import BINARY_ACTIONS
 from curate.episode import Episode
@@ -16,14 +18,13 @@ class EnvLabeler(Labeler):
     version = "1"
 
     def label(self, episode: Episode) -> pl.DataFrame:
-        ticks = pl.from_arrow(episode.ticks)
-        return ticks.select(
-            pl.struct(
-                *(pl.col(name).cast(pl.Int64) for name in BINARY_ACTIONS),
-                pl.concat_list("camera_pitch", "camera_yaw").alias("camera"),
-            ).alias("env_action"),
-            pl.col("null").alias("env_null"),
-        )
+        # Built from the tick table's own Arrow columns: no copy of the binaries.
+        ticks = episode.ticks
+        camera = np.stack([ticks["camera_pitch"].to_numpy(), ticks["camera_yaw"].to_numpy()], 1)
+        columns = [ticks[name].combine_chunks() for name in BINARY_ACTIONS]
+        columns.append(pa.FixedSizeListArray.from_arrays(camera.ravel(), 2))
+        action = pa.StructArray.from_arrays(columns, names=[*BINARY_ACTIONS, "camera"])
+        return pl.from_arrow(pa.table({"env_action": action, "env_null": ticks["null"]}))
 
     def fields(self, labels: pl.DataFrame) -> pl.DataFrame:
         return labels.select(action="env_action", null="env_null")

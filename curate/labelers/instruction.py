@@ -38,6 +38,7 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curate.contract import QUALIFYING_FAMILIES
 from curate.episode import Episode
@@ -126,23 +127,29 @@ def instruction_labels(
     """
     rank = _whitelist_rank(families)
     n = ticks.num_rows
+    # Rank the distinct event names once (a recording has a few dozen), then gather per event:
+    # no per-event Python, though per-tick counters give every tick several events.
+    column = ticks.column("events").combine_chunks()
+    names = column.flatten().dictionary_encode()  # flatten, not .values: respects slicing
+    distinct = names.dictionary.to_pylist()
+    order = {name: i for i, name in enumerate(sorted(distinct))}
+    no_rank = len(rank)
+    rank_of = np.array([min(rank.get(e, no_rank), rank.get(e.split(":")[0], no_rank))
+                        for e in distinct] or [no_rank], np.int64)  # fmt: skip
+    name_of = np.array([order[e] for e in distinct] or [0], np.int64)
+    codes = names.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+    row = np.repeat(np.arange(n), lengths)
+    keep = rank_of[codes] < no_rank
+    row, codes = row[keep], codes[keep]
+    sort = np.lexsort((name_of[codes], rank_of[codes], row))  # by row, rank, then name
+    row, codes = row[sort], codes[sort]
     events = (
-        pl.from_arrow(ticks.select(["events"]))
-        .with_row_index("row")
-        .explode("events")
-        .drop_nulls("events")
-        .with_columns(family=pl.col("events").str.split(":").list.first())
-        .with_columns(
-            rank=pl.min_horizontal(
-                pl.col("events").replace_strict(rank, default=None, return_dtype=pl.Int64),
-                pl.col("family").replace_strict(rank, default=None, return_dtype=pl.Int64),
-            )
-        )
-        .filter(pl.col("rank").is_not_null())
-        .sort("row", "rank", "events")
+        pl.DataFrame({"row": row.astype(np.uint32),
+                      "events": pl.Series(distinct, dtype=pl.String).gather(codes)})
         .group_by("row", maintain_order=True)
         .agg(pl.col("events"))
-    )
+    )  # fmt: skip
     rows = events["row"].to_numpy()
     is_end = np.zeros(n, dtype=bool)
     is_end[rows] = True

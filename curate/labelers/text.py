@@ -30,37 +30,47 @@ MODES: tuple[Mode, ...] = ("compact", "reserved")
 NO_OP = {"compact": "Action: no_op", "reserved": "Action: move(0, 0) and press()"}
 
 
-def mouse_units(degrees: pl.Expr) -> pl.Expr:
+def mouse_units(degrees: np.ndarray) -> np.ndarray:
     """Camera degrees -> integer mouse units, rounded half to even.
 
     The quotient is first rounded to 6 decimals so that a recorded half unit (dx = 2.5, i.e.
     0.375 degrees, which divides back to 2.5000000000000004) rounds as the half it is.
     """
-    return (degrees / CAMERA_SCALE).round(6).round(0, mode="half_to_even").cast(pl.Int64)
+    return np.round(np.round(np.asarray(degrees, np.float64) / CAMERA_SCALE, 6)).astype(np.int64)
 
 
 def text_actions(ticks: pl.DataFrame, mode: Mode = "compact") -> pl.Series:
     """The `Action:` string of every row of a tick table.
 
-    Players press few distinct key and click combinations, so the press/click text is written
-    once per distinct combination and gathered; the move part is formatted by polars.
+    A player's ticks repeat few distinct moves and few distinct key/click combinations, so each
+    distinct part is written once, in Python, gathered, and joined by polars.
     """
     if mode not in MODES:
         raise ValueError(f"text mode must be one of {MODES}, got {mode!r}")
     inputs = [action for _, action in (*TEXT_KEY_ORDER, *TEXT_CLICKS)]
     bits = np.stack([ticks[a].to_numpy().astype(np.int64) for a in inputs], axis=1)
-    combos, index = np.unique(bits @ (1 << np.arange(len(inputs))), return_inverse=True)
-    tails = [_press_and_clicks(int(c), mode) for c in combos]
-
-    dx = mouse_units(pl.col("camera_yaw"))
-    dy = mouse_units(pl.col("camera_pitch"))
-    move = pl.format("move({}, {})", dx, dy)
-    if mode == "compact":
-        move = pl.when((dx != 0) | (dy != 0)).then(move)
-    tail = pl.Series(tails, dtype=pl.String).gather(index.ravel())
-    body = pl.concat_str(move, pl.lit(tail), separator=" and ", ignore_nulls=True)
+    combos, combo_index = np.unique(bits @ (1 << np.arange(len(inputs))), return_inverse=True)
+    dx, dy = (
+        mouse_units(ticks["camera_yaw"].to_numpy()),
+        mouse_units(ticks["camera_pitch"].to_numpy()),
+    )
+    # one int64 per (dx, dy): a 1-D unique is far faster than a row-wise one
+    _, first, move_index = np.unique((dx << 32) + dy, return_index=True, return_inverse=True)
+    move_text = [
+        f"move({x}, {y})" if x or y or mode == "reserved" else None
+        for x, y in zip(dx[first].tolist(), dy[first].tolist(), strict=True)
+    ]
+    parts = pl.DataFrame(
+        {
+            "move": pl.Series(move_text, dtype=pl.String).gather(move_index.ravel()),
+            "tail": pl.Series(
+                [_press_and_clicks(int(c), mode) for c in combos], dtype=pl.String
+            ).gather(combo_index.ravel()),
+        }
+    )
+    body = pl.concat_str("move", "tail", separator=" and ", ignore_nulls=True)
     text = pl.when(body != "").then(pl.lit("Action: ") + body).otherwise(pl.lit(NO_OP[mode]))
-    return ticks.select(text.alias("text_action")).to_series()
+    return parts.select(text.alias("text_action")).to_series()
 
 
 def _press_and_clicks(combo: int, mode: Mode) -> str | None:
