@@ -48,8 +48,10 @@ def text_actions(ticks: pl.DataFrame, mode: Mode = "compact") -> pl.Series:
     if mode not in MODES:
         raise ValueError(f"text mode must be one of {MODES}, got {mode!r}")
     inputs = [action for _, action in (*TEXT_KEY_ORDER, *TEXT_CLICKS)]
-    bits = np.stack([ticks[a].to_numpy().astype(np.int64) for a in inputs], axis=1)
-    combos, combo_index = np.unique(bits @ (1 << np.arange(len(inputs))), return_inverse=True)
+    code = np.zeros(ticks.height, np.int64)
+    for bit, action in enumerate(inputs):
+        code |= ticks[action].to_numpy().astype(np.int64) << bit
+    combos, combo_index = np.unique(code, return_inverse=True)
     dx, dy = (
         mouse_units(ticks["camera_yaw"].to_numpy()),
         mouse_units(ticks["camera_pitch"].to_numpy()),
