@@ -73,29 +73,21 @@ def add_features(header: dict, folder: Path) -> dict:
     return header
 
 
+CHARTS = (  # space, title, how many bars
+    ("env", "share of ticks with each canonical action on", 30),
+    ("vpt", "most frequent VPT button classes (share of ticks)", 15),
+    ("text", "share of ticks whose Action line has each part", 10),
+    ("motion", "most frequent motion phrases (share of ticks)", 15),
+    ("events", "task events that end an instruction segment (count)", 15),
+)
+
+
 def plot_stats(stats: dict, folder: Path) -> list[str]:
     """One bar chart per space of how often each action occurs; returns the written paths."""
-    charts = {
-        "env": (
-            "share of ticks with each canonical action on",
-            _top(_share(stats["env"], stats["ticks"]), 30),
-        ),
-        "vpt": (
-            "most frequent VPT button classes (share of ticks)",
-            _top(_share(stats["vpt"], stats["ticks"]), 15),
-        ),
-        "text": (
-            "share of ticks whose Action line has each part",
-            _top(_share(stats["text"], stats["ticks"]), 10),
-        ),
-        "motion": (
-            "most frequent motion phrases (share of ticks)",
-            _top(_share(stats["motion"], stats["ticks"]), 15),
-        ),
-        "events": ("task events that end an instruction segment", _top(stats["events"], 15)),
-    }
     written = []
-    for space, (title, values) in charts.items():
+    for space, title, bars in CHARTS:
+        counts = stats[space]
+        values = _top(counts if space == "events" else _share(counts, stats["ticks"]), bars)
         if not values:
             continue
         fig, ax = plt.subplots(figsize=(7, 0.3 * len(values) + 1.2), dpi=100)
