@@ -112,7 +112,7 @@ def build(
                 strict=strict,
                 report=_Bars(progress),
             )
-        except (ValueError, OSError) as exc:  # recipe, recording, download and disk errors
+        except (ValueError, OSError, RuntimeError) as exc:  # recipe, input, disk, worker errors
             raise fail(" ".join(str(exc).split())) from None
     meta = report.meta
     if report.reused:

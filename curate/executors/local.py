@@ -10,6 +10,7 @@ import json
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Protocol
 
@@ -63,8 +64,14 @@ def run_local(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             futures = {pool.submit(run_marked, step, tasks[i]): i for i in todo}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                if on_done:
-                    on_done(results[futures[future]])
+            try:
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    if on_done:
+                        on_done(results[futures[future]])
+            except BrokenProcessPool:
+                raise RuntimeError(
+                    "a worker process died (out of memory, or a crash in a native library); "
+                    "run the same command again to resume, with fewer --workers if memory is short"
+                ) from None
     return results  # type: ignore[return-value]

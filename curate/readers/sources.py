@@ -41,7 +41,9 @@ def recording_sha256(files: list[Path], known: dict[Path, str] | None = None) ->
     return sha256_json([[f.name, known.get(f) or sha256_file(f)] for f in files])
 
 
-def folder_recordings(fmt: str, folder: Path, prefix: str) -> list[Recording]:
+def folder_recordings(
+    fmt: str, folder: Path, prefix: str, progress: Callable[[int], None] | None = None
+) -> list[Recording]:
     """Every recording under `folder`: `*.jsonl` files (VPT) or rollout folders (MineStudio)."""
     if not folder.is_dir():
         raise RecordingError(folder, f"{fmt} source folder does not exist")
@@ -49,15 +51,13 @@ def folder_recordings(fmt: str, folder: Path, prefix: str) -> list[Recording]:
         found = sorted(p.parent for p in folder.rglob("action.jsonl"))
     else:
         found = sorted(folder.rglob("*.jsonl"))
-    return [
-        Recording(
-            f"{prefix}/{p.relative_to(folder).as_posix()}",
-            fmt,
-            p,
-            recording_sha256(recording_files(fmt, p)),
-        )
-        for p in found
-    ]
+    recordings = []
+    for done, p in enumerate(found, start=1):
+        name = f"{prefix}/{p.relative_to(folder).as_posix()}"
+        recordings.append(Recording(name, fmt, p, recording_sha256(recording_files(fmt, p))))
+        if progress:
+            progress(done)  # hashing hundreds of GB of video takes a while: say so
+    return recordings
 
 
 def synth_recordings(

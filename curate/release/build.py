@@ -110,7 +110,8 @@ def recordings(
             held = synth_recordings(source.cache, source.episodes, source.seconds, source.seed,
                                     f"synth{i}", bar.set)  # fmt: skip
         elif isinstance(source, FolderSource):
-            held = folder_recordings(source.format, source.path, f"{source.format}{i}")
+            bar = _Counter(report, f"hashing recordings of source {i}", lazy=True)
+            held = folder_recordings(source.format, source.path, f"{source.format}{i}", bar.set)
         else:
             bar = _Counter(report, "downloading VPT recordings (bytes)")
             fetched = fetch_index(source.index, source.cache, limit=source.limit,

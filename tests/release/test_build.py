@@ -134,11 +134,14 @@ def test_interrupted_build_resumes(raw, release, tmp_path, monkeypatch):
     recipe = write_recipe(tmp_path, raw)
 
     class CrashAfterFirstEpisode:
+        stage = ""
+
         def start(self, what, total):
-            pass
+            self.stage = what
 
         def update(self, done):
-            raise KeyboardInterrupt
+            if self.stage == "building episodes":
+                raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         build(recipe, tmp_path / "out", report=CrashAfterFirstEpisode())
