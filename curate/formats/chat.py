@@ -34,7 +34,6 @@ FEATURES = Features(
 )
 SCHEMA = FEATURES.arrow_schema
 
-SFT_CONFIGS = ("text_action", "motion_action", "grounding_action", "motion_coa", "grounding_coa")
 MIXTURE_FORMS = ("text_action", "motion_coa", "grounding_coa")
 
 
