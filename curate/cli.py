@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from curate.contract import FPS
+
 app = typer.Typer(
     help="Turn raw Minecraft gameplay into versioned Hugging Face datasets.",
     no_args_is_help=True,
@@ -37,7 +39,7 @@ def synth(
     """Write VPT-format recordings of the built-in world, with ground truth for every label."""
     from curate.world.record import synthesize
 
-    total = episodes * round(seconds * 20)
+    total = episodes * round(seconds * FPS)
     with Progress(*_columns(), console=err, transient=True) as progress:
         task = progress.add_task("recording frames", total=total)
         paths = synthesize(

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 
-from curate.contract import BINARY_ACTIONS
+from curate.contract import BINARY_ACTIONS, FPS
 
 TICK_SCHEMA = pa.schema(
     [
@@ -45,7 +45,7 @@ class FrameRef:
     kind: Literal["mp4", "minestudio"]
     path: Path
     count: int  # number of ticks; tick i shows the source frame the reader maps it to
-    fps: float = 20.0  # of the source video: another rate than 20 Hz is mapped to ticks by time
+    fps: float = FPS  # of the source video: another rate than 20 Hz is mapped to ticks by time
 
 
 @dataclass

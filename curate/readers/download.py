@@ -3,7 +3,8 @@
 A recipe may name an index (`{"basedir": "https://.../minecraft-rl/", "relpaths":
 ["data/10.0/<name>.mp4", ...]}`) instead of a folder. Its first `limit` segments are downloaded
 into `cache/<relpath>` (the `.jsonl` at the same path as the `.mp4`; the recorder version folder
-`data/10.0/` is kept, since readers take the version from it) with the standard library only.
+`data/10.0/` is kept, so the recorder version stays visible in the input's name) with the
+standard library only.
 
 Why it is built the way it is:
 
@@ -21,7 +22,8 @@ Why it is built the way it is:
   relpath + sha256 from the same record. A file in the cache without an entry (a crash between
   the rename and the manifest write) is re-checked as a complete partial download: the server
   answers 416 with its total and the file is hashed once, without downloading it again.
-- One fetch per cache at a time: two processes resuming the same `.part` would interleave writes.
+- Not safe for two processes fetching into one cache at once (they would resume the same
+  `.part`): a build fetches before it starts its workers.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ class _Location(msgspec.Struct):
 
 
 class _Info(msgspec.Struct):
-    stats: dict[str, msgspec.Raw] = {}
+    # counters flat (`mine_block:dirt`) or nested by family (`{"mine_block": {"dirt": 1}}`)
+    stats: dict[str, float | dict[str, float]] = {}
     is_gui_open: bool = False
     location_stats: _Location = msgspec.field(default_factory=_Location)
 
@@ -65,10 +66,6 @@ def _decode(path: Path, decoder: msgspec.json.Decoder) -> list:
     return lines
 
 
-def _stats(info: _Info) -> dict[str, float]:
-    return flatten_stats({k: msgspec.json.decode(v) for k, v in info.stats.items()})
-
-
 def read_minestudio(folder: Path | str) -> Episode:
     """Read one rollout folder into a canonical episode."""
     folder = Path(folder)
@@ -88,7 +85,7 @@ def read_minestudio(folder: Path | str) -> Episode:
         raise RecordingError(folder, f"{len(actions)} recorded step(s) give no tick; need 2")
 
     taken = actions[1:]  # action t+1 is taken while seeing frame t
-    events = stats_events([_stats(info) for info in infos])[1:]
+    events = stats_events([flatten_stats(info.stats) for info in infos])[1:]
     infos = infos[:-1]
     n = len(taken)
     rows = [msgspec.structs.astuple(a) for a in taken]

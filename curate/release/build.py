@@ -18,6 +18,7 @@ from typing import Protocol
 
 import pyarrow.parquet as pq
 
+from curate.contract import FPS
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
 from curate.formats.ticks import LABEL_FIELDS
 from curate.formats.ticks import SCHEMA as TICKS_SCHEMA
@@ -105,7 +106,7 @@ def recordings(
     failed: list[Excluded] = []
     for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
         if isinstance(source, SynthSource):
-            frames = source.episodes * round(source.seconds * 20)
+            frames = source.episodes * round(source.seconds * FPS)
             bar = _Counter(report, "recording synthetic gameplay (frames)", frames, lazy=True)
             held = synth_recordings(source.cache, source.episodes, source.seconds, source.seed,
                                     f"synth{i}", bar.set)  # fmt: skip
@@ -274,6 +275,7 @@ def _write_release(
         counts=counts,
         quarantine=the_plan.unfetched + _excluded(results, "quarantined"),
         filtered=_excluded(results, "filtered"),
+        warnings=[Excluded(name=r["name"], reason=w) for r in built for w in r["warnings"]],
         files={},
     )
     stats = _sum_stats([r["stats"] for r in built], sum(r["ticks"] for r in built))

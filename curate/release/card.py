@@ -171,12 +171,14 @@ def render(
         "## How it was built",
         "",
         f"- curate {meta.curate_version}; fingerprint `{meta.fingerprint}` (what was asked: "
-        f"recipe, labeler versions, inputs); content hash `{meta.content_hash}` (what was built).",
+        f"recipe, labeler versions, inputs, About text, curate's code); content hash "
+        f"`{meta.content_hash}` (what was built).",
         f"- Labelers: {', '.join(f'{k} v{v}' for k, v in sorted(meta.labelers.items()))}.",
         f"- Inputs: {len(meta.inputs)} recording(s), each named with its sha256 in "
         "`meta/release.json`.",
         *(f"- Quarantined `{q.name}`: {q.reason}" for q in meta.quarantine),
         *(f"- Filtered `{q.name}`: {q.reason}" for q in meta.filtered),
+        *(f"- Note on `{q.name}`: {q.reason}" for q in meta.warnings),
         "",
         "The recipe, normalised:",
         "",
@@ -190,5 +192,5 @@ def render(
 
 def _validation(figures: dict | None) -> str:
     if not figures:
-        return "Not validated yet: `curate validate` trains and evaluates the reference model."
+        return "Not validated yet: no reference-model figures have been written into this release."
     return "```json\n" + json.dumps(figures, indent=2, sort_keys=True) + "\n```"

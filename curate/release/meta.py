@@ -1,8 +1,9 @@
 """`meta/release.json`: what a release was asked to be and what it is, as a typed model.
 
 Two hashes, two meanings: the *fingerprint* hashes what was asked (normalised recipe, labeler
-versions, input hashes); the *content hash* hashes what was built (every data file's sha256).
-Two builds of one fingerprint must have one content hash, whoever built them and wherever.
+versions, input hashes, the card's About text, curate's own code); the *content hash* hashes what
+was built (every data file's sha256). Two builds of one fingerprint must have one content hash,
+whoever built them and wherever.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ReleaseMeta(BaseModel):
     counts: dict[str, dict[str, int]]  # config -> split -> rows
     quarantine: list[Excluded]
     filtered: list[Excluded]
+    warnings: list[Excluded] = []  # built, with a note (frames and lines trimmed to agree)
     files: dict[str, str]  # path in the release -> sha256
     validation: dict | None = None  # figures of `curate validate`, once run
 

@@ -1,6 +1,6 @@
 """The per-episode step of a build: read, filter, label, format, write the episode's parts.
 
-It runs in worker processes (local or Ray), so its input is a small picklable `EpisodeTask` and
+It runs in executor worker processes, so its input is a small picklable `EpisodeTask` and
 its output a JSON-able result; the rows themselves go to parquet parts in the task's folder.
 """
 
@@ -57,7 +57,9 @@ def build_episode(task: EpisodeTask) -> dict:
     try:
         sft = [c for c in recipe.configs if c != "ticks"]
         episode = read_episode(task.path)
-        result.update(episode_id=episode.episode_id, ticks=len(episode))
+        result.update(
+            episode_id=episode.episode_id, ticks=len(episode), warnings=list(episode.warnings)
+        )
         reason = filter_reason(episode, recipe)
         if reason:
             return {**result, "status": "filtered", "reason": reason}

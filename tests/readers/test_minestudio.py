@@ -131,3 +131,16 @@ def test_real_camera_move_shows_from_the_next_frame(rollouts):
     assert np.abs(f2 - f1).mean() > 5 * np.abs(f1 - f0).mean()
     gui = [r["gui_open"] for r in rows]
     assert any(gui) and not gui[0]
+
+
+@pytest.mark.parametrize(
+    "stats", ['{"mine_block": {"dirt": {"a": 1}}}', '{"mine_block:dirt": "x"}']
+)
+def test_bad_stats_name_the_line(tmp_path, stats):
+    folder = rollout(tmp_path / "r", [{}, {}, {}])
+    lines = (folder / "info.jsonl").read_text().splitlines()
+    lines[2] = lines[2].replace('"stats": {}', f'"stats": {stats}')
+    (folder / "info.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError) as info:
+        read_minestudio(folder)
+    assert info.value.line == 3 and "info.jsonl:3" in str(info.value)
