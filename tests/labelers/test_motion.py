@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate.contract import BINARY_ACTIONS
 from curate.episode import TICK_SCHEMA, Episode
 from curate.labelers.motion import NO_OP, SLOTS, MotionLabeler, chunk_motions
 
@@ -303,22 +304,7 @@ def test_empty_episode():
     assert texts(make_ticks(0)) == []
 
 
-KEYS = (
-    "forward",
-    "back",
-    "left",
-    "right",
-    "jump",
-    "sneak",
-    "sprint",
-    "attack",
-    "use",
-    "drop",
-    "inventory",
-    "hotbar.2",
-    "hotbar.5",
-    "swapHands",
-)
+KEYS = (*BINARY_ACTIONS[:11], "hotbar.2", "hotbar.5", "swapHands")  # forward .. inventory, some
 
 
 @settings(max_examples=60, deadline=None)
