@@ -144,12 +144,9 @@ class Plan:
     labelers: dict[str, str]  # space -> version
     recordings: list[Recording]
     unfetched: list[Excluded]  # recordings a source could not deliver
+    inputs: list[Input]  # the recordings as the release names them
     about: str  # the card's About text
     fingerprint: str
-
-    @property
-    def inputs(self) -> list[Input]:
-        return [Input(name=r.name, format=r.format, sha256=r.sha256) for r in self.recordings]
 
 
 def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
@@ -160,9 +157,9 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     if not found:
         raise RecipeError(f"{recipe_path}: the sources hold no recording")
     about = about_text(recipe, recipe_path.parent)
-    partial = Plan(recipe, labelers, found, unfetched, about, fingerprint="")
-    asked = fingerprint(recipe.normalised(), labelers, partial.inputs, about)
-    return Plan(recipe, labelers, found, unfetched, about, asked)
+    inputs = [Input(name=r.name, format=r.format, sha256=r.sha256) for r in found]
+    asked = fingerprint(recipe.normalised(), labelers, inputs, about)
+    return Plan(recipe, labelers, found, unfetched, inputs, about, asked)
 
 
 def build(

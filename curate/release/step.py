@@ -73,7 +73,7 @@ def build_episode(task: EpisodeTask) -> dict:
             pq.write_table(table, task.work / "ticks.parquet", compression="zstd")
             result["rows"]["ticks"], result["bytes"]["ticks"] = table.num_rows, table.nbytes
         if sft:
-            for config, (rows, size) in write_sft(episode, recipe, sft, task.work).items():
+            for config, (rows, size) in write_sft(episode, recipe, sft, task.work, full).items():
                 result["rows"][config], result["bytes"][config] = rows, size
         return {**result, "status": "built"}
     except (OSError, MemoryError):
@@ -143,14 +143,23 @@ def _counts(values: pl.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in zip(counts[:, 0], counts[:, 1], strict=True)}
 
 
-def sft_turns(episode: Episode, recipe: Recipe) -> tuple[list[Turn], np.ndarray]:
-    """The kept ticks (every `stride`-th, aggregated) with their labels, and which are no-ops."""
+def sft_turns(
+    episode: Episode, recipe: Recipe, full: pl.DataFrame
+) -> tuple[list[Turn], np.ndarray]:
+    """The kept ticks (every `stride`-th, aggregated) with their labels, and which are no-ops.
+
+    `full` holds the per-tick labels already made; only a stride above 1 needs text and motion
+    labelled again, on the resampled ticks."""
     kept = Episode(
         episode.episode_id, episode.source, resample(episode.ticks, recipe.images.stride)
     )
-    action = labeler("text", recipe).label(kept)["text_action"].to_list()
-    motion = labeler("motion", recipe).label(kept)["motion_text"].to_list()
-    instruction = labeler("instruction", recipe).label(episode)["instruction_text"]
+    resampled = full
+    if recipe.images.stride > 1:
+        spaces = ("text", "motion")
+        resampled = pl.concat([labeler(s, recipe).label(kept) for s in spaces], how="horizontal")
+    action = resampled["text_action"].to_list()
+    motion = resampled["motion_text"].to_list()
+    instruction = full["instruction_text"]
     ticks = kept.ticks.column("tick").to_numpy()
     turns = [
         Turn(int(t), a, m, None, instruction[int(t)])
@@ -163,10 +172,10 @@ ROWS_PER_WRITE = 256  # SFT rows are built and written in blocks, so memory stay
 
 
 def write_sft(
-    episode: Episode, recipe: Recipe, configs: list[str], work: Path
+    episode: Episode, recipe: Recipe, configs: list[str], work: Path, full: pl.DataFrame
 ) -> dict[str, tuple[int, int]]:
     """Write the chat rows of every SFT config for one episode; config -> (rows, Arrow bytes)."""
-    turns, null = sft_turns(episode, recipe)
+    turns, null = sft_turns(episode, recipe, full)
     keep = episode_rng(recipe.seed, f"{episode.episode_id}:noop").random(len(turns))
     rows = [i for i in range(len(turns)) if not null[i] or keep[i] < recipe.filters.keep_noop]
     needed = sorted({turns[j].tick for i in rows for j in range(max(0, i - recipe.history), i + 1)})
