@@ -1,15 +1,27 @@
-"""Action-only labelling speed: curate vs the per-line loop users write today, on one core.
+"""Action-only labelling, whole process: curate against the per-line loop users write today.
 
-Generates a realistic hour of VPT actions (72,000 ticks, ~125 MB of jsonl, mostly `stats` and
-`inventory`), then runs, each in its own process pinned to one core:
+Generates three hours of realistic VPT actions (three recordings of 72,000 ticks, ~125 MB of jsonl
+each, mostly `stats` and `inventory`; deterministic), then times whole processes, from the start
+of `python` to its exit (interpreter start and every import included), every one pinned to the
+same cores:
 
 - baseline: stdlib `json.loads` per line, VPT's conversion rules per line in plain Python, then
   the env, vpt-token, text, motion and instruction labels of that line in plain Python;
-- curate: `read_vpt` and the same five labelers, vectorised over the episode.
+- curate cold: `read_episode` and the same five labelers (`Labeler.label` and `output`: what
+  `curate label SPACE` computes for each space) in the first process after an install: curate
+  is imported from a fresh copy of the package without bytecode (every curate module is compiled
+  from source), NUMBA_CACHE_DIR and XDG_CACHE_HOME are empty folders (any JIT kernel would be
+  compiled), and the dependencies have the bytecode pip wrote when it installed them;
+- curate warm: the same command again, finding the bytecode the cold run wrote (bytecode is
+  written even where PYTHONDONTWRITEBYTECODE is set here, as on a user's machine);
+- curate cold, no bytecode: as cold, with PYTHONPYCACHEPREFIX an empty folder too, so every
+  module of every package (polars, pyarrow, pandas, numpy, pydantic...) is compiled from source.
 
-Prints ticks per second of both, the ratio, and curate's peak memory.
+Not cold in any of them: the OS page cache (the input files and shared libraries stay in memory).
+The baseline runs from its own fresh copy too. Prints the seconds of each run, the ratios
+(baseline / run) and where curate's time goes.
 
-    python bench/bench_label.py [--ticks 72000]
+    python bench/bench_label.py [--hours 3] [--ticks 72000] [--repeat 3] [--cores 0]
 """
 
 from __future__ import annotations
@@ -19,7 +31,8 @@ import json
 import math
 import os
 import random
-import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +41,6 @@ from pathlib import Path
 
 from curate.contract import BINARY_ACTIONS, KEY_TO_ACTION, QUALIFYING_FAMILIES, TEXT_KEY_ORDER
 
-SINGLE_CORE_ENV = {"POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
 BLOCKS = ["oak_log", "birch_log", "dirt", "stone", "cobblestone", "coal_ore", "iron_ore"]
 ITEMS = ["oak_planks", "stick", "crafting_table", "wooden_pickaxe", "stone_pickaxe"]
 CUSTOM = [
@@ -266,70 +278,130 @@ def baseline(path: Path) -> int:
     return n
 
 
-def curate_labels(path: Path) -> int:
-    from curate.labelers import REGISTRY, labeler_class
-    from curate.readers.vpt import read_vpt
-
-    episode = read_vpt(path)
-    for space in REGISTRY:
-        labeler = labeler_class(space)()
-        labeler.fields(labeler.label(episode))
-    return len(episode)
-
-
-def child(which: str, path: str) -> None:
-    """Run one side on core 0 and print ticks, seconds and peak RSS as JSON."""
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    if which == "curate":  # import and JIT-load costs are once per process, not per-tick work
-        from curate.labelers import REGISTRY, labeler_class
-        from curate.readers.scan import scan_vpt
-
-        for space in REGISTRY:
-            labeler_class(space)
-        scan_vpt(b'{"mouse": {}, "keyboard": {}}\n')
+def curate_labels(paths: list[Path]) -> tuple[int, dict[str, float]]:
+    """The same five labels with curate's reader and labelers; ticks and seconds per phase."""
     start = time.perf_counter()
-    ticks = (curate_labels if which == "curate" else baseline)(Path(path))
+    from curate.labelers import BUILTIN, labeler_class
+    from curate.readers import read_episode
+
+    labelers = [labeler_class(space)() for space in BUILTIN]
+    phases = {"imports": time.perf_counter() - start, "read": 0.0, "label": 0.0}
+    ticks = 0
+    for path in paths:
+        start = time.perf_counter()
+        episode = read_episode(path)
+        phases["read"] += time.perf_counter() - start
+        start = time.perf_counter()
+        for labeler in labelers:
+            labeler.output(labeler.label(episode))
+        phases["label"] += time.perf_counter() - start
+        ticks += len(episode)
+    return ticks, phases
+
+
+def child(which: str, paths: list[str]) -> None:
+    """One side over every recording; prints ticks, curate's phases and where curate came from."""
+    if which == "curate":
+        ticks, phases = curate_labels([Path(p) for p in paths])
+    else:
+        ticks, phases = sum(baseline(Path(p)) for p in paths), {}
+    print(json.dumps({"ticks": ticks, "phases": phases, "curate": sys.modules["curate"].__file__}))
+
+
+def environment(cache: Path, *, bytecode: bool) -> dict[str, str]:
+    """The environment of a run whose caches live in `cache`: empty the first time (cold).
+
+    curate itself is imported from a copy in `cache` made without bytecode, so the first run
+    compiles every curate module from source and writes its bytecode there. Dependencies keep the
+    bytecode pip wrote when installing them, unless `bytecode` is false: then every module of every
+    package is compiled from source into an empty PYTHONPYCACHEPREFIX.
+    """
+    source = cache / "src"
+    if not source.exists():
+        import curate
+
+        shutil.copytree(
+            Path(curate.__file__).parent,
+            source / "curate",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    env["NUMBA_CACHE_DIR"] = str(cache / "numba")
+    env["XDG_CACHE_HOME"] = str(cache / "xdg")
+    if not bytecode:
+        env["PYTHONPYCACHEPREFIX"] = str(cache / "pycache")
+    return env
+
+
+def run(which: str, paths: list[Path], cores: set[int], env: dict[str, str]) -> dict:
+    """Seconds of one whole process (start to exit), its peak memory and its output."""
+    env = {**env, "POLARS_MAX_THREADS": str(len(cores))}
+    command = [sys.executable, __file__, "--child", which, *map(str, paths)]
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        preexec_fn=lambda: os.sched_setaffinity(0, cores),  # before python starts
+    )
+    with process.stdout:  # type: ignore[union-attr]
+        out = process.stdout.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(process.pid, 0)  # the child's own peak memory
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"ticks": ticks, "seconds": seconds, "peak_mb": peak_mb}))
-
-
-def run(which: str, path: Path, repeat: int) -> dict:
-    env = {**os.environ, **SINGLE_CORE_ENV}
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", which, str(path)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        runs.append(json.loads(out))
-    return min(runs, key=lambda r: r["seconds"])
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"{which} failed with exit status {process.returncode}")
+    result = json.loads(out)
+    assert result["curate"].startswith(env["PYTHONPATH"].split(os.pathsep)[0])
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, **result}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ticks", type=int, default=72_000)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs of each side")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--hours", type=int, default=3, help="recordings of --ticks ticks")
+    parser.add_argument("--ticks", type=int, default=72_000, help="ticks per recording")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of every run")
+    parser.add_argument("--cores", default="0", help="cores every run is pinned to: 0 or 0,1")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(*args.child)
+        return child(args.child[0], args.child[1:])
+    cores = {int(c) for c in args.cores.split(",")}
+    names = ["baseline", "curate cold", "curate warm", "curate cold, no bytecode"]
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "hour.jsonl"
-        generate(path, args.ticks)
-        size_mb = path.stat().st_size / 1e6
-        base, ours = run("baseline", path, args.repeat), run("curate", path, args.repeat)
-    rate = {name: r["ticks"] / r["seconds"] for name, r in (("baseline", base), ("curate", ours))}
-    print(f"input: {args.ticks} ticks, {size_mb:.0f} MB of jsonl; one core, best of {args.repeat}")
-    print(f"baseline (json + per-line rules): {rate['baseline']:>10,.0f} ticks/s")
-    print(f"curate   (scan + vectorised):    {rate['curate']:>10,.0f} ticks/s")
-    print(
-        f"ratio: {rate['curate'] / rate['baseline']:.1f}x; "
-        f"curate peak memory {ours['peak_mb']:.0f} MB"
+        paths = [Path(tmp) / f"hour{i}.jsonl" for i in range(args.hours)]
+        for seed, path in enumerate(paths):
+            generate(path, args.ticks, seed=seed)
+        size_mb = sum(p.stat().st_size for p in paths) / 1e6
+        ticks = args.hours * args.ticks
+        print(
+            f"input: {args.hours} recordings, {ticks:,} ticks, {size_mb:.0f} MB of jsonl; "
+            f"every run a whole process pinned to core(s) {args.cores}"
+        )
+        rounds = []
+        for i in range(args.repeat):
+            cache = Path(tmp) / f"round{i}"
+            base = run("baseline", paths, cores, environment(cache / "baseline", bytecode=True))
+            installed = environment(cache / "curate", bytecode=True)
+            cold = run("curate", paths, cores, installed)
+            warm = run("curate", paths, cores, installed)
+            bare = run("curate", paths, cores, environment(cache / "bare", bytecode=False))
+            runs = (base, cold, warm, bare)
+            assert all(r["ticks"] == ticks for r in runs)
+            rounds.append([r["seconds"] for r in runs])
+            print(f"round {i + 1}: " + summary(names, rounds[-1]))
+            phases = ", ".join(f"{k} {v:.2f} s" for k, v in warm["phases"].items())
+            print(f"  curate warm: {phases}; peak memory {warm['peak_mb']:.0f} MB")
+    medians = [statistics.median(column) for column in zip(*rounds, strict=True)]
+    print(f"median of {args.repeat}: " + summary(names, medians))
+
+
+def summary(names: list[str], seconds: list[float]) -> str:
+    """Seconds of each run and the ratio baseline / run."""
+    return ", ".join(
+        f"{name} {s:.2f} s" + (f" ({seconds[0] / s:.1f}x)" if i else "")
+        for i, (name, s) in enumerate(zip(names, seconds, strict=True))
     )
 
 

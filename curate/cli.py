@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from curate.contract import FPS
 
@@ -18,12 +28,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a log line is never cut at 80 columns
 
 
 def fail(message: str) -> typer.Exit:
     """One line on stderr and exit status 2: the contract for bad input."""
-    err.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
+    err.print("[bold red]error:[/]", escape(" ".join(message.split())), highlight=False)
     return typer.Exit(2)
 
 
@@ -39,48 +49,55 @@ def synth(
     """Write VPT-format recordings of the built-in world, with ground truth for every label."""
     from curate.world.record import synthesize
 
-    total = episodes * round(seconds * FPS)
-    with Progress(*_columns(), console=err, transient=True) as progress:
-        task = progress.add_task("recording frames", total=total)
+    with progress() as report:
+        report.start("recording frames", episodes * round(seconds * FPS))
         paths = synthesize(
-            out,
-            episodes=episodes,
-            seconds=seconds,
-            seed=seed,
-            progress=lambda done: progress.update(task, completed=done),
+            out, episodes=episodes, seconds=seconds, seed=seed, progress=report.update
         )
-    err.print(f"wrote {len(paths)} recording(s) to {out}")
+    err.print(f"wrote {len(paths)} recording(s) to {out}", highlight=False)
 
 
 @app.command()
 def label(
     space: Annotated[str, typer.Argument(help="env | vpt | text | motion | instruction")],
     source: Annotated[Path, typer.Argument(help="A VPT .jsonl or a MineStudio rollout folder")],
-    mode: Annotated[str, typer.Option(help="text: compact | reserved")] = "compact",
-    bins: Annotated[int, typer.Option(help="vpt: camera bins, 11 or 21")] = 11,
+    mode: Annotated[str | None, typer.Option(help="text: reserved (default) | compact")] = None,
+    bins: Annotated[int | None, typer.Option(help="vpt: camera bins, 11 (default) or 21")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write JSON lines here instead of stdout")
     ] = None,
 ) -> None:
     """Per-tick labels of one recording as JSON lines: {"tick": i, ...}."""
-    from curate.labelers import labeler_class
+    from pydantic import ValidationError
+
+    from curate.episode import as_frame
+    from curate.labelers import LabelerError, labeler_class
     from curate.readers import RecordingError, read_episode
 
+    given = {"mode": mode, "bins": bins}
     try:
         cls = labeler_class(space)
-    except KeyError as exc:
-        raise fail(exc.args[0]) from None
-    options = {"text": {"mode": mode}, "vpt": {"bins": bins}}.get(space, {})
+        wrong = [
+            f"--{k}" for k, v in given.items() if v is not None and k not in cls.Params.model_fields
+        ]
+        if wrong:
+            raise fail(f"{' '.join(wrong)} is not an option of the {space} labeler")
+        params = cls.Params.model_validate({k: v for k, v in given.items() if v is not None})
+    except LabelerError as exc:
+        raise fail(str(exc)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise fail(f"--{first['loc'][0]}: {first['msg']}") from None
+    labeler = cls(params)
     try:
-        labeler = cls(**options)
         episode = read_episode(source)
-    except (RecordingError, ValueError) as exc:
+        labels = labeler.label(episode)
+    except RecordingError as exc:
         raise fail(str(exc)) from None
     import polars as pl
 
     rows = pl.concat(
-        [pl.from_arrow(episode.ticks).select("tick"), labeler.fields(labeler.label(episode))],
-        how="horizontal",
+        [as_frame(episode.ticks).select("tick"), labeler.output(labels)], how="horizontal"
     )
     if out is None:
         sys.stdout.write(rows.write_ndjson())
@@ -101,31 +118,144 @@ def build(
     executor: Annotated[str, typer.Option(help="local")] = "local",
     strict: Annotated[bool, typer.Option(help="Fail on the first quarantined recording")] = False,
 ) -> None:
-    """Build the release a recipe declares: parquet configs, dataset card, meta/release.json."""
-    from curate.release.build import build as run_build
+    """Build the release a recipe declares: parquet configs, dataset card, meta/release.json.
 
-    with Progress(*_columns(), console=err, transient=True) as progress:
-        try:
-            report = run_build(
-                recipe,
-                out,
-                workers=workers,
-                executor=executor,
-                strict=strict,
-                report=_Bars(progress),
-            )
-        except (ValueError, OSError, RuntimeError) as exc:  # recipe, input, disk, worker errors
-            raise fail(" ".join(str(exc).split())) from None
-    meta = report.meta
-    if report.reused:
-        err.print(f"{report.folder} is already built with this fingerprint; nothing to do")
+    An interrupted build resumes where it stopped when the same command runs again."""
+    from curate.executors import BuildError
+    from curate.labelers import LabelerError
+    from curate.release.build import build as run_build
+    from curate.release.recipe import RecipeError
+
+    try:
+        with progress() as report:
+            result = run_build(recipe, out, workers=workers, executor=executor, strict=strict,
+                               report=report)  # fmt: skip
+    except (RecipeError, LabelerError, BuildError, OSError) as exc:  # not a bug: say what to do
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: run the same command again to resume where it stopped")
+        raise typer.Exit(130) from None
+    meta = result.meta
+    if result.reused:
+        err.print(f"{result.folder} is already built with this fingerprint; nothing to do")
     rows = ", ".join(f"{c} {sum(s.values())}" for c, s in meta.counts.items())
+    episodes = {s: len(ids) for s, ids in meta.episodes.items()}
+    share = episodes["validation"] / max(sum(episodes.values()), 1)
+    asked = meta.recipe["validation"]
     err.print(
-        f"built {report.folder}: {rows} rows; {len(meta.quarantine)} quarantined, "
-        f"{len(meta.filtered)} filtered"
+        f"built {result.folder}: {rows} rows; episodes {episodes['train']} train, "
+        f"{episodes['validation']} validation ({share:.0%} of them, asked {asked:.0%}); "
+        f"{len(meta.quarantine)} quarantined, {len(meta.filtered)} filtered",
+        highlight=False,
     )
     for q in meta.quarantine:
         err.print(f"  quarantined {q.name}: {q.reason}", highlight=False, markup=False)
+
+
+def _training() -> None:
+    """The reference model's extra, or an error that says how to install it."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "safetensors") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise fail(f"this command needs {' and '.join(missing)}: pip install 'curate[train]'")
+
+
+def _trained(report: _Bars | _Lines, what: str, steps: int):
+    """A training's progress on a reporter: step, loss and samples per second."""
+    report.start(what, steps)
+    return lambda step, loss, rate: report.update(step, f"loss {loss:.3f}, {rate:.0f} samples/s")
+
+
+@app.command()
+def train(
+    folder: Annotated[Path, typer.Argument(help="A release folder")],
+    config: Annotated[str, typer.Option(help="The SFT config to train on")],
+    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps")] = 1500,
+    out: Annotated[
+        Path | None, typer.Option(help="Checkpoint folder [default: checkpoints/NAME-CONFIG-sSEED]")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed: on the CPU, same seed, same weights")] = 0,
+) -> None:
+    """Train the reference model on the train split of one config of a release."""
+    _training()
+    from curate.reference.train import TrainOptions
+    from curate.reference.train import train as run_train
+    from curate.release.meta import ReleaseMeta
+
+    try:
+        meta = ReleaseMeta.read(folder)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if config not in meta.counts or config == "ticks":
+        sft = ", ".join(c for c in meta.counts if c != "ticks") or "none"
+        raise fail(f"{folder} has no SFT config {config!r}; it has: {sft}")
+    out = out or Path("checkpoints") / f"{meta.name}-{config}-s{seed}"
+    with progress() as report:
+        checkpoint = run_train(folder, config, TrainOptions(steps=steps, seed=seed),
+                               progress=_trained(report, f"training {config}", steps))  # fmt: skip
+    checkpoint.save(out)
+    final = checkpoint.loss[-1][1]
+    err.print(
+        f"trained {checkpoint.model.parameters_count():,} parameters on {config} "
+        f"(loss {final:.3f}, {checkpoint.samples_per_second:.0f} samples/s on "
+        f"{checkpoint.device}); checkpoint in {out}",
+        highlight=False,
+    )
+
+
+@app.command()
+def evaluate(
+    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint folder of curate train")],
+    folder: Annotated[Path, typer.Argument(help="The release folder it was trained on")],
+) -> None:
+    """Offline figures of a checkpoint on the validation rows, beside three baselines."""
+    _training()
+    from curate.reference.evaluate import evaluate as run_evaluate
+    from curate.reference.train import Checkpoint, default_device
+
+    try:
+        trained = Checkpoint.load(checkpoint, default_device())
+        result = run_evaluate(trained, folder)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    figures = result.figures
+    unreliable = "" if figures["reliable"] else " (too few: the intervals are not reliable)"
+    err.print(f"{trained.config}: {figures['episodes']} validation episodes{unreliable}")
+    print(
+        f"{'figure':<14}" + "".join(f"{p:>24}" for p in ("model", "noop", "majority", "previous"))
+    )
+    for metric, by in figures.items():
+        if isinstance(by, dict):
+            cells = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in by.values()]
+            print(f"{metric:<14}" + "".join(f"{c:>24}" for c in cells))
+
+
+@app.command()
+def validate(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> None:
+    """Train and evaluate the reference model as the recipe's `validate:` section says, write the
+    figures into meta/release.json and the card; exit 1 when the gate fails."""
+    _training()
+    from curate.reference.validate import validate as run_validate
+
+    try:
+        with progress() as report:
+            result = run_validate(
+                folder,
+                say=lambda line: err.print(line, highlight=False),
+                progress=lambda what, steps: _trained(report, what, steps),
+            )
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    for config, figs in result.meta.validation["configs"].items():  # type: ignore[index]
+        model = figs["exact_action"]["model"]
+        err.print(f"{config}: exact action match {model[0]:.3f} [{model[1]:.3f}, {model[2]:.3f}]",
+                  highlight=False)  # fmt: skip
+    if not result.passed:
+        for failure in result.failures:
+            err.print(f"[red]gate:[/] {escape(failure)}", highlight=False)
+        raise typer.Exit(1)
+    err.print(f"[green]ok[/] {folder}: validated; figures in meta/release.json and the card")
 
 
 @app.command()
@@ -146,9 +276,18 @@ def push(
     folder: Annotated[Path, typer.Argument(help="A release folder built by curate build")],
     repo: Annotated[str, typer.Option(help="Hub dataset repo, ORG/NAME")],
     private: Annotated[bool, typer.Option(help="Create the repo private")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Push even when the repo's main holds a release of another name, or its"
+            " newest v* tag is a higher version (an existing tag is still never moved)",
+        ),
+    ] = False,
 ) -> None:
     """Upload a release to the Hub and tag it v<version> (tags never move). Honours HF_ENDPOINT
-    and HF_TOKEN."""
+    and HF_TOKEN. Refuses, unless --force, to replace a release of another name on the repo's
+    main or to push a version lower than the repo's newest v* tag."""
     from curate.release.meta import ReleaseMeta
     from curate.release.push import PushError
     from curate.release.push import push as run_push
@@ -161,32 +300,60 @@ def push(
     if problems:
         raise fail(f"{folder} differs from its meta/release.json ({problems[0]}); rebuild it")
     try:
-        result = run_push(folder, repo, private=private)
+        result = run_push(folder, repo, private=private, force=force)
     except PushError as exc:
         raise fail(str(exc)) from None
     err.print(f"pushed {result.url} (commit {result.commit}, tag {result.tag})")
 
 
 class _Bars:
-    """A build's stages as rich progress bars, one per stage."""
+    """Progress on a terminal: one rich bar per stage."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress, self.task = progress, None
+    def __init__(self, bars: Progress) -> None:
+        self.bars, self.task, self.what = bars, TaskID(0), ""
 
     def start(self, what: str, total: int | None) -> None:
-        self.task = self.progress.add_task(what, total=total)
+        self.what, self.task = what, self.bars.add_task(what, total=total)
 
-    def update(self, done: int) -> None:
-        self.progress.update(self.task, completed=done)
+    def update(self, done: int, note: str = "") -> None:
+        what = f"{self.what} ({note})" if note else self.what
+        self.bars.update(self.task, completed=done, description=what)
 
 
-def _columns():
-    return (
-        *Progress.get_default_columns()[:2],
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
+class _Lines:
+    """Progress in a log (no terminal): a plain line when a stage starts, then every few
+    seconds, and when it completes."""
+
+    EVERY = 10.0  # seconds
+
+    def __init__(self) -> None:
+        self.what, self.last, self.shown = "", 0.0, -1
+        self.total: int | None = None
+
+    def start(self, what: str, total: int | None) -> None:
+        self.what, self.total, self.last, self.shown = what, total, time.monotonic(), -1
+        self._line(0)
+
+    def update(self, done: int, note: str = "") -> None:
+        if time.monotonic() - self.last >= self.EVERY or (done == self.total != self.shown):
+            self._line(done, note)
+
+    def _line(self, done: int, note: str = "") -> None:
+        self.last, self.shown = time.monotonic(), done
+        of = f"/{self.total}" if self.total is not None else ""
+        print(f"{self.what}: {done}{of}{f' ({note})' if note else ''}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def progress() -> Iterator[_Bars | _Lines]:
+    """Bars on a terminal, plain lines in a log."""
+    if not err.is_terminal:
+        yield _Lines()
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=err, transient=True) as bars:
+        yield _Bars(bars)
 
 
 if __name__ == "__main__":

@@ -106,6 +106,18 @@ FOV_VERTICAL_DEG = 70.0  # Minecraft's default vertical field of view.
 
 # --- Events and instructions (ACTION_SPACES.md section 8) ---
 
+# `custom` counters that grow on almost every tick (time and distance): never events, so the
+# `events` column and instruction segments see only what a player did.
+PER_TICK_COUNTER_SUFFIXES: tuple[str, ...] = (
+    "_one_cm",
+    "_time",
+    "time_since_rest",
+    "time_since_death",
+    "play_one_minute",
+    "damage_dealt",
+    "damage_taken",
+)
+
 QUALIFYING_FAMILIES: tuple[str, ...] = (
     "mine_block",
     "craft_item",

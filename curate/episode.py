@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from curate.contract import BINARY_ACTIONS, FPS
@@ -25,6 +27,8 @@ TICK_SCHEMA = pa.schema(
         pa.field("camera_yaw", pa.float64(), nullable=False),  # degrees, positive turns right
         pa.field("null", pa.bool_(), nullable=False),
         pa.field("gui_open", pa.bool_(), nullable=False),
+        # the open GUI is the player's inventory (not a container); null when the source omits it
+        pa.field("gui_inventory", pa.bool_()),
         pa.field("cursor_x", pa.float32()),  # pixels on the 640x360 frame; null when unknown
         pa.field("cursor_y", pa.float32()),
         pa.field("hotbar", pa.int8(), nullable=False),  # selected slot 0..8
@@ -48,6 +52,20 @@ class FrameRef:
     fps: float = FPS  # of the source video: another rate than 20 Hz is mapped to ticks by time
 
 
+class FrameReader(Protocol):
+    """A consumer of one episode's frames: the ticks it asks for, then each of their frames once.
+
+    It keeps only what it needs of each frame, so memory stays bounded however long the episode
+    is (an hour of 640x360 RGB is about 50 GB)."""
+
+    @property
+    def ticks(self) -> Sequence[int]:
+        """The ticks whose frames it reads."""
+        ...
+
+    def take(self, tick: int, frame: np.ndarray) -> None: ...
+
+
 @dataclass
 class Episode:
     """One recording in canonical form."""
@@ -57,6 +75,7 @@ class Episode:
     ticks: pa.Table
     frames: FrameRef | None = None
     warnings: tuple[str, ...] = ()
+    task: str | None = None  # what the player was asked to do (`craft_item:arrow`), when known
 
     def __post_init__(self) -> None:
         self.ticks = self.ticks.cast(TICK_SCHEMA)
@@ -65,14 +84,19 @@ class Episode:
         return self.ticks.num_rows
 
 
+def as_frame(table: pa.Table) -> pl.DataFrame:
+    """A polars view of an Arrow table (no copy of the columns)."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a table is never a Series
+    return frame
+
+
 def resample(ticks: pa.Table, k: int) -> pa.Table:
     """Every k-th tick standing for the k ticks from it (ACTION_SPACES.md section 2a): camera
     deltas summed, a binary set if set in any of them, events joined, the rest of the kept tick."""
     if k == 1:
         return ticks
-    import polars as pl
-
-    frame = pl.from_arrow(ticks)
+    frame = as_frame(ticks)
     kept = frame.group_by((pl.col("tick") // k).alias("_group"), maintain_order=True).agg(
         *(pl.col(name).max() for name in BINARY_ACTIONS),
         pl.col("camera_pitch", "camera_yaw").sum(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -43,7 +44,7 @@ _BASE_LINE = {
 
 def vpt_line(keys=(), buttons=(), new_buttons=(), dx=0.0, dy=0.0, **fields) -> dict:
     """One VPT jsonl line with every field; keys without the `key.keyboard.` prefix."""
-    line = copy.deepcopy(_BASE_LINE)
+    line: dict[str, Any] = copy.deepcopy(_BASE_LINE)
     line["keyboard"]["keys"] = [k if k.startswith("key.") else f"key.keyboard.{k}" for k in keys]
     line["mouse"].update(buttons=list(buttons), newButtons=list(new_buttons), dx=dx, dy=dy)
     for name, value in fields.items():
@@ -71,6 +72,7 @@ def tick_table(n: int, **columns) -> pa.Table:
         "camera_pitch": [0.0] * n,
         "camera_yaw": [0.0] * n,
         "gui_open": [False] * n,
+        "gui_inventory": [False] * n,
         "cursor_x": [None] * n,
         "cursor_y": [None] * n,
         "hotbar": [0] * n,
@@ -108,3 +110,34 @@ def write_video(
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         container.mux(stream.encode())
     return path
+
+
+def write_rollout(folder: Path, actions: list[dict], infos: list[dict] | None = None) -> Path:
+    """A MineStudio rollout of len(actions) steps whose step k's frame is grey level 10 * k."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def png(level: int) -> str:
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((36, 64, 3), level, np.uint8)).save(buffer, format="PNG")
+        return base64.b64encode(buffer.getvalue()).decode()
+
+    folder.mkdir(parents=True, exist_ok=True)
+    infos = infos or [{} for _ in actions]
+    base = {name: 0 for name in BINARY_ACTIONS if name not in ("ESC", "swapHands", "pickItem")}
+    with (folder / "action.jsonl").open("w") as f:
+        for action in actions:
+            f.write(json.dumps({**base, "camera": [0.0, 0.0], **action}) + "\n")
+    with (folder / "info.jsonl").open("w") as f:
+        for k, info in enumerate(infos):
+            location = {"pitch": float(k), "yaw": 0.0, "xpos": 1.0, "ypos": 2.0, "zpos": 3.0}
+            line = {"stats": {}, "is_gui_open": False, "location_stats": location, **info}
+            f.write(json.dumps(line) + "\n")
+    with (folder / "episode.jsonl").open("w") as f:
+        for k in range(len(actions)):
+            frame = {"format": "PNG", "resolution": [36, 64, 3], "base64": png(10 * k)}
+            f.write(json.dumps(frame) + "\n")
+    return folder

@@ -1,4 +1,5 @@
-"""The public `curate label` contract: JSON lines per tick; bad input is one line, exit 2."""
+"""The public CLI contract: `curate label` writes JSON lines per tick, bad input is one line and
+exit 2; `curate build` shows progress as plain lines in a log and says how to resume."""
 
 from __future__ import annotations
 
@@ -50,14 +51,13 @@ def test_vpt_and_bins(recording):
 
 
 def test_text_modes(recording):
-    assert [r["text"] for r in rows(label("text", recording))] == [
+    assert [r["text"] for r in rows(label("text", recording, "--mode", "compact"))] == [
         "Action: move(20, 0) and press(w)",
         "Action: no_op",
         "Action: press(3) and click(left)",
     ]
-    assert rows(label("text", recording, "--mode", "reserved"))[1]["text"] == (
-        "Action: move(0, 0) and press()"
-    )
+    # reserved is the default, as in OpenHA's released data and in `curate build`
+    assert rows(label("text", recording))[1]["text"] == "Action: move(0, 0) and press()"
 
 
 def test_out_file(recording, tmp_path):
@@ -76,10 +76,17 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path):
     assert not out.exists() and not list(tmp_path.glob("labels*"))
 
 
-@pytest.mark.parametrize("args", [("fly", "x.jsonl"), ("text", "x.jsonl", "--mode", "long")])
-def test_bad_arguments(recording, args):
-    result = label(args[0], recording, *args[2:])
-    assert result.exit_code == 2 and "error" in result.stderr
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("fly",), "unknown labeler 'fly'"),
+        (("text", "--mode", "long"), "--mode: Input should be 'compact' or 'reserved'"),
+        (("motion", "--bins", "21"), "--bins is not an option of the motion labeler"),
+    ],
+)
+def test_bad_arguments(recording, args, message):
+    result = label(args[0], recording, *args[1:])
+    assert result.exit_code == 2 and message in result.stderr
 
 
 def test_minestudio_folder(rollouts):
@@ -92,3 +99,31 @@ def test_help_on_every_command():
     for command in app.registered_commands:
         result = runner.invoke(app, [command.name or command.callback.__name__, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_build_in_a_log_prints_plain_progress_lines_and_a_summary(tmp_path):
+    from curate.world.record import synthesize
+
+    synthesize(tmp_path / "raw", episodes=2, seconds=1, seed=0)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "name: t\nversion: 0.1.0\nsources: [{format: vpt, path: raw}]\nvalidation: 0.5\n"
+    )
+    result = runner.invoke(app, ["build", str(recipe), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert "building episodes: 0/2" in lines and "building episodes: 2/2" in lines
+    summary = next(line for line in lines if line.startswith("built "))
+    assert "episodes 1 train, 1 validation (50% of them, asked 50%)" in summary
+
+
+def test_an_interrupted_build_says_how_to_resume(tmp_path, monkeypatch):
+    import curate.release.build as build_module
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_module, "build", interrupt)
+    (tmp_path / "r.yaml").write_text("name: t\n")
+    result = runner.invoke(app, ["build", str(tmp_path / "r.yaml")])
+    assert result.exit_code == 130 and "run the same command again to resume" in result.stderr

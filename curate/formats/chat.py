@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from datasets import Features, Image, List, Value
 
+from curate.formats import MIXTURE_FORMS
 from curate.formats.prompts import first_user_text
 
 FEATURES = Features(
@@ -34,15 +35,13 @@ FEATURES = Features(
 )
 SCHEMA = FEATURES.arrow_schema
 
-MIXTURE_FORMS = ("text_action", "motion_coa", "grounding_coa")
-
 
 @dataclass(frozen=True)
 class Turn:
     """What a kept tick contributes: its labels in every form, by name."""
 
     tick: int
-    action: str
+    action: str | None
     motion: str | None
     grounding: str | None
     instruction: str | None
@@ -57,15 +56,17 @@ def target(form: str, turn: Turn) -> str:
         "motion_coa": [turn.motion, turn.action],
         "grounding_coa": [turn.grounding, turn.action],
     }[form]
-    if any(p is None for p in parts):
+    known = [p for p in parts if p is not None]
+    if len(known) < len(parts):
         raise ValueError(f"{form} needs labels this build did not make")
-    return "\n, ".join(parts)
+    return "\n, ".join(known)
 
 
 def history_text(form: str, turn: Turn) -> str:
     """An earlier assistant turn: its `Action:` part (section 7), except in the single abstract
     forms, whose answers have no `Action:` part and whose history speaks their own language."""
-    return target(form, turn) if form in ("motion_action", "grounding_action") else turn.action
+    own = form in ("motion_action", "grounding_action")
+    return target(form if own else "text_action", turn)
 
 
 def _text(text: str) -> dict:
@@ -76,10 +77,12 @@ def _image() -> dict:
     return {"type": "image", "text": None}
 
 
-def messages(form: str, turns: Sequence[Turn]) -> list[dict]:
-    """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick."""
+def messages(form: str, turns: Sequence[Turn], stride: int = 1) -> list[dict]:
+    """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick; each
+    turn stands for `stride` ticks."""
     *history, last = turns
-    out = [{"role": "user", "content": [_text(first_user_text(form, last.instruction)), _image()]}]
+    prompt = first_user_text(form, last.instruction, stride)
+    out = [{"role": "user", "content": [_text(prompt), _image()]}]
     for turn in history:
         out.append({"role": "assistant", "content": [_text(history_text(form, turn))]})
         out.append({"role": "user", "content": [_image()]})
@@ -96,6 +99,7 @@ def chat_table(
     episode_id: str,
     source: str,
     history: int,
+    stride: int = 1,
     forms: Sequence[str] | None = None,
 ) -> pa.Table:
     """The rows of one SFT config for one episode.
@@ -113,7 +117,7 @@ def chat_table(
                 "tick": turns[i].tick,
                 "source": source,
                 "instruction": turns[i].instruction,
-                "messages": messages(form, window),
+                "messages": messages(form, window, stride),
                 "images": [{"bytes": jpeg[t.tick], "path": None} for t in window],
             }
         )

@@ -7,12 +7,27 @@ model on several forms and the prompt is the only thing that says which one a ro
 
 from __future__ import annotations
 
+from curate.contract import FPS
+
 _SEE = "You play Minecraft and see the game screen."
 _ACTION = (
     "`Action:` is the raw input for the next tick: move(dx, dy) turns the view (or moves the GUI "
     "cursor) by mouse units of 0.15 degrees, right and down positive; press(...) lists held keys; "
     "click(left) attacks, click(right) uses."
 )
+
+
+def _action_over(stride: int) -> str:
+    """What an `Action:` line stands for when a row covers `stride` ticks (ACTION_SPACES.md 2a)."""
+    if stride == 1:
+        return _ACTION
+    return (
+        f"`Action:` is the raw input for the next {stride} ticks ({stride * 1000 // FPS} ms): "
+        "move(dx, dy) turns the view (or moves the GUI cursor) by mouse units of 0.15 degrees in "
+        "all over them, right and down positive; press(...) lists the keys pressed in them; "
+        "click(left) attacks, click(right) uses."
+    )
+
 
 PROMPTS: dict[str, str] = {
     "text_action": f"{_SEE} Answer with the next action as one `Action:` line. {_ACTION}",
@@ -37,6 +52,6 @@ PROMPTS: dict[str, str] = {
 NO_TASK = "Explore the world."  # ticks after the last task event have no instruction
 
 
-def first_user_text(form: str, instruction: str | None) -> str:
-    """The text of a row's first user turn."""
-    return f"{PROMPTS[form]}\nTask: {instruction or NO_TASK}"
+def first_user_text(form: str, instruction: str | None, stride: int = 1) -> str:
+    """The text of a row's first user turn, for rows one every `stride` ticks."""
+    return f"{PROMPTS[form].replace(_ACTION, _action_over(stride))}\nTask: {instruction or NO_TASK}"

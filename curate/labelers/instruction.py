@@ -18,7 +18,9 @@ Decisions where the contract is silent (each is tested in tests/labelers/test_in
   segment and killing a mob that drops loot on the same tick a kill segment. The tick's own
   qualifying events are all kept, in that order, in `instruction_events`.
 - The ticks after the last qualifying event form an open segment: they get the next segment index
-  and `instruction_is_end` false, with null text and event.
+  and `instruction_is_end` false, with a null event and a null text, or the text of the
+  recording's task when its source names one (a MineStudio rollout of `craft_item:arrow` that
+  never crafts is still about crafting an arrow).
 - Events are taken as they are on every tick, tick 0 included: the VPT reader leaves tick 0 empty
   (its stats are the baseline); the MineStudio reader puts on tick 0 what its action caused (the
   recorded info before it is the baseline).
@@ -39,23 +41,15 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import field_validator
 
 from curate.contract import QUALIFYING_FAMILIES
 from curate.episode import Episode
-from curate.labelers.base import Labeler
+from curate.labelers.base import Chart, FrameReader, Labeler, Params, counts
+from curate.readers.stats import is_per_tick_counter
 
 # Families whose counters grow on almost every tick; never a whole-family whitelist entry.
 PER_TICK_FAMILIES: tuple[str, ...] = ("custom",)
-# Single `custom` counters that grow on almost every tick (time and distance): never qualifying.
-PER_TICK_SUFFIXES: tuple[str, ...] = (
-    "_one_cm",
-    "_time",
-    "time_since_rest",
-    "time_since_death",
-    "play_one_minute",
-    "damage_dealt",
-    "damage_taken",
-)
 
 INSTRUCTION_TEMPLATES: dict[str, str] = {
     "mine_block": "Mine {noun}.",
@@ -116,12 +110,14 @@ def instruction_text(event: str) -> str:
 
 
 def instruction_labels(
-    ticks: pa.Table, families: Iterable[str] = QUALIFYING_FAMILIES
+    ticks: pa.Table, families: Iterable[str] = QUALIFYING_FAMILIES, task: str | None = None
 ) -> pl.DataFrame:
     """Instruction label columns for a tick table.
 
     `instruction_text` / `instruction_event`: the instruction and event of the qualifying event that
-    ends the tick's segment (null after the last one); `instruction_segment`: the segment index;
+    ends the tick's segment (null after the last one; there, the recording's `task`, when its
+    source names one, gives the text and the event stays null); `instruction_segment`: the
+    segment index;
     `instruction_is_end`: the tick ends its segment; `instruction_events`: the tick's own qualifying
     events, the segment's event first.
     """
@@ -157,7 +153,8 @@ def instruction_labels(
 
     # One entry per segment, the open one after the last event included (null event and text).
     ends = pl.concat([events["events"].list.first(), pl.Series([None], dtype=pl.String)])
-    texts = pl.Series([instruction_text(e) for e in ends[:-1]] + [None], dtype=pl.String)
+    open_text = instruction_text(task) if task else None
+    texts = pl.Series([instruction_text(e) for e in ends[:-1]] + [open_text], dtype=pl.String)
     own = (
         pl.DataFrame({"row": np.arange(n, dtype=np.uint32)})
         .join(events, on="row", how="left", maintain_order="left")
@@ -186,7 +183,7 @@ def _whitelist_rank(families: Iterable[str]) -> dict[str, int]:
                 f"the {entry!r} family grows on almost every tick and cannot end instruction "
                 f"segments; whitelist single events instead, e.g. '{entry}:open_chest'"
             )
-        if entry.startswith("custom:") and entry.endswith(PER_TICK_SUFFIXES):
+        if is_per_tick_counter(entry):
             raise ValueError(
                 f"{entry!r} grows on almost every tick and cannot end instruction segments"
             )
@@ -194,20 +191,39 @@ def _whitelist_rank(families: Iterable[str]) -> dict[str, int]:
     return rank
 
 
-class InstructionLabeler(Labeler):
+class InstructionParams(Params):
+    # the whitelist of qualifying events: families (`mine_block`) or exact events
+    families: tuple[str, ...] = QUALIFYING_FAMILIES
+
+    @field_validator("families")
+    @classmethod
+    def _whitelist(cls, families: tuple[str, ...]) -> tuple[str, ...]:
+        _whitelist_rank(families)  # a bad whitelist fails when the recipe is read
+        return families
+
+
+class InstructionLabeler(Labeler[InstructionParams]):
     """Event-based task instructions; `families` is the whitelist of qualifying events."""
 
     space = "instruction"
-    version = "1"
+    version = "2"  # 2: the recording's task where events give none
+    Params = InstructionParams
+    # (its per-tick event list repeats the tick table's `events`, so it is not kept)
+    fields = (
+        pa.field("instruction_text", pa.string()),
+        pa.field("instruction_event", pa.string()),
+        pa.field("instruction_segment", pa.int32()),
+    )
+    chart = Chart("task events that end an instruction segment (count)", unit="count")
 
-    def __init__(self, families: Iterable[str] = QUALIFYING_FAMILIES) -> None:
-        self.families = tuple(families)
-        _whitelist_rank(self.families)  # fail on a bad whitelist when the labeler is built
+    def label(self, episode: Episode, frames: FrameReader | None = None) -> pl.DataFrame:
+        return instruction_labels(episode.ticks, self.params.families, episode.task)
 
-    def label(self, episode: Episode) -> pl.DataFrame:
-        return instruction_labels(episode.ticks, self.families)
-
-    def fields(self, labels: pl.DataFrame) -> pl.DataFrame:
+    def output(self, labels: pl.DataFrame) -> pl.DataFrame:
         return labels.select(
             pl.col("instruction_text").alias("text"), pl.col("instruction_event").alias("event")
         )
+
+    def stats(self, episode: Episode, labels: pl.DataFrame) -> dict[str, int]:
+        ends = labels.filter(pl.col("instruction_is_end"))["instruction_event"]
+        return counts(ends.str.split(":").list.first())

@@ -10,53 +10,51 @@ camera run's direction is the sign of its deltas (yaw first: `turn left and up`)
 labelled; the keyboard slot lists jump, drop, swap, hotbar, then the inventory / GUI phrase; `/`
 is written ` / `.
 
-Decisions where the contract is silent (each is tested in tests/labelers/test_motion.py):
+Decisions where the contract is silent (each is tested in tests/labelers/test_motion.py). Where
+curate deliberately differs from OpenHA's code (the recorded GUI state, seeded ties, the last
+tick, `swap`, several hotbar keys, the thresholds' measure, no trailing space), the project
+README's "Deliberate deviations from the public code" lists it.
 
 - GUI state. A tick's `gui_open` is the state the player saw on its frame, so it decides whether
-  the tick's mouse motion turned the view or moved the cursor. (OpenHA reads the state *after*
-  the action.)
+  the tick's mouse motion turned the view or moved the cursor (ACTION_SPACES.md section 2).
 - Ties (forward+back, left+right, sprint+sneak, attack+use in a GUI). A tied tick continues the
   direction of the tick before it when that tick had one (OpenHA does the same for movement: a
   held key keeps its run going). A run of tied ticks with nothing before it takes one draw for the
   whole run, from `episode_rng(seed, episode_id)`: one uniform per tick and tie channel, drawn up
-  front, so the draws do not depend on the content and a rebuild is identical. OpenHA draws per
-  tick for sprint+sneak and attack+use; one draw per run keeps a held pair from flickering.
+  front, so the draws do not depend on the content and a rebuild is identical; one draw per run
+  keeps a held pair from flickering.
 - Thresholds. `min_run`: runs shorter than this many ticks get no phrase (all run channels).
-  `min_turn_deg`: a camera or cursor run whose summed degrees stay below this gets no phrase
-  (OpenHA compares the pose angle at the run's ends, and the cursor distance; summed deltas need
-  no pose).
-- The last tick is labelled like any other (OpenHA's run bookkeeping leaves the final tick empty).
+  `min_turn_deg`: a camera or cursor run whose summed degrees stay below this gets no phrase.
 - Inventory key. Only a press edge (key down on a tick, up on the tick before; held on tick 0
   counts) toggles the inventory; every tick of the held key carries the phrase decided at its
   press, as OpenHA labels every tick the key is down. The toggle starts from the GUI state seen at
-  the press (an `ESC` or a container closing the inventory would leave a pure toggle inverted for
-  the rest of the episode); only a press within `INVENTORY_LAG_TICKS` of the previous one, which
-  the GUI state may not show yet, toggles blindly. With a GUI already open the key closes it:
-  `close inventory`.
+  the press; only a press within `INVENTORY_LAG_TICKS` of the previous one, which the GUI state
+  may not show yet, toggles blindly (the previous press opened the inventory, or closed a GUI).
+- Which GUI the key closes: `close inventory` when the open GUI is the inventory, `close gui` when
+  it is another (a container, a crafting table). The tick's `gui_inventory` says which; where it is
+  null (MineStudio rollouts) the way the GUI was opened in the episode decides: by an inventory
+  press, the inventory; by an `open gui` edge, another GUI; open since the first tick, the
+  inventory (nothing tells, and the inventory is the GUI a player opens most).
 - `open gui` / `close gui` sit on the tick whose action changed the state: the last tick before
   the `gui_open` edge. An edge while the inventory key is held, or within `INVENTORY_LAG_TICKS`
   after a press, belongs to the key and gives no GUI phrase.
-- `swap` comes from the `swapHands` key; several hotbar keys name the highest; `drop` counts with
-  a GUI open too (OpenHA: drop and hotbar regardless of GUI).
-- No trailing space after the last phrase (OpenHA's strings end with one), as for text actions.
-
-Chunks (`chunk_motions`): a chunk of several ticks is labelled with its first tick's label. That
-is OpenHA's choice (a chunk's prompt is its first motion; the other frames carry none), the first
-frame is the one a policy sees when it emits the chunk, and every chunk label stays a label of
-the per-tick vocabulary (a union of phrases could say `turn left and right`).
+- `drop` and hotbar keys count with a GUI open too, as in OpenHA.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
 
 from curate.contract import HOTBAR_ACTIONS
 from curate.episode import Episode, episode_rng
-from curate.labelers.base import Labeler
+from curate.labelers.base import Chart, FrameReader, Labeler, Params, counts
 
 MOTION_PREFIX = "Motion: "
 NO_OP = "Motion: no_op"
@@ -147,26 +145,36 @@ def _runs(code: np.ndarray, min_run: int, degrees: np.ndarray | None = None, min
     return np.where(keep[run], code, 0).astype(code.dtype)
 
 
-def _inventory_phrases(inventory: np.ndarray, gui: np.ndarray) -> np.ndarray:
+def _inventory_phrases(
+    inventory: np.ndarray, gui: np.ndarray, gui_inventory: np.ndarray, known: np.ndarray
+) -> np.ndarray:
     """The GUI-slot phrase code per tick: inventory presses through the open/close toggle, then
-    `gui_open` edges that no inventory press explains."""
+    `gui_open` edges that no inventory press explains.
+
+    `gui_inventory` says whether the open GUI is the inventory where `known`; elsewhere the way
+    the open GUI was opened decides (see `_opened_by_key`)."""
     n = len(gui)
     ticks = np.arange(n)
     press = inventory & ~_previous(inventory)
+    last_press = np.maximum.accumulate(np.where(press, ticks, -(INVENTORY_LAG_TICKS + 1)))
+    explained = inventory | (ticks - last_press <= INVENTORY_LAG_TICKS)
+    is_inventory = np.where(known, gui_inventory, _opened_by_key(gui, explained))
+
     presses = np.flatnonzero(press)
     press_code = np.empty(len(presses), dtype=np.int8)
     is_open, last = False, -(INVENTORY_LAG_TICKS + 1)
     for i, p in enumerate(presses.tolist()):  # a loop over press edges only
         if p - last > INVENTORY_LAG_TICKS:
             is_open = bool(gui[p])
-        press_code[i] = _CLOSE_INV if is_open else _OPEN_INV
+            closes = _CLOSE_INV if is_inventory[p] else _CLOSE_GUI
+        else:  # too soon for the GUI state: the previous press opened (the inventory) or closed
+            closes = _CLOSE_INV
+        press_code[i] = closes if is_open else _OPEN_INV
         is_open, last = not is_open, p
     code = np.zeros(n, dtype=np.int8)
     if len(presses):
         code[inventory] = press_code[(np.cumsum(press) - 1)[inventory]]
 
-    last_press = np.maximum.accumulate(np.where(press, ticks, -(INVENTORY_LAG_TICKS + 1)))
-    explained = inventory | (ticks - last_press <= INVENTORY_LAG_TICKS)
     after = np.zeros(n, dtype=bool)
     after[:-1] = gui[1:]
     edge = (after != gui) & ~explained
@@ -174,6 +182,15 @@ def _inventory_phrases(inventory: np.ndarray, gui: np.ndarray) -> np.ndarray:
     code[edge & after] = _OPEN_GUI
     code[edge & ~after] = _CLOSE_GUI
     return code
+
+
+def _opened_by_key(gui: np.ndarray, explained: np.ndarray) -> np.ndarray:
+    """Per tick with a GUI open: it is the inventory, judged by how it opened. The edge before
+    its first open tick belongs to the key (`explained`): the inventory; else an `open gui` edge:
+    another GUI; open since tick 0: the inventory (the module docstring says why)."""
+    opened = gui & ~_previous(gui)
+    start = np.maximum.accumulate(np.where(opened, np.arange(len(gui)), 0))
+    return np.where(start > 0, explained[np.maximum(start - 1, 0)], True)
 
 
 def _highest_hotbar(ticks: pa.Table) -> np.ndarray:
@@ -188,10 +205,8 @@ def motion_labels(
 ) -> pl.DataFrame:
     """Motion label columns for a tick table: `motion_text` and one column per slot.
 
-    >>> from curate.episode import TICK_SCHEMA
-    >>> row = {f.name: 0 for f in TICK_SCHEMA}
-    >>> row.update(null=False, gui_open=False, events=[], forward=1, camera_yaw=-1.5)
-    >>> table = pa.Table.from_pylist([row], schema=TICK_SCHEMA)
+    >>> from curate.testing import tick_table
+    >>> table = tick_table(1, forward=[1], camera_yaw=[-1.5])
     >>> motion_labels(table, np.random.default_rng(0))["motion_text"].to_list()
     ['Motion: move forward, turn left']
     """
@@ -202,6 +217,8 @@ def motion_labels(
 
     gui = on("gui_open")
     view = ~gui
+    kind = ticks.column("gui_inventory")
+    gui_kind = (pc.fill_null(kind, False).to_numpy(), pc.is_valid(kind).to_numpy())
     draws = dict(zip(_TIE_CHANNELS, rng.random((len(_TIE_CHANNELS), n)), strict=True))
 
     fore_back = _resolve(on("forward") & view, on("back") & view, draws["fore_back"])
@@ -234,7 +251,7 @@ def motion_labels(
             "hotbar": _lookup(
                 [None, *(f"switch to hotbar {i}" for i in range(1, 10))], _highest_hotbar(ticks)
             ),
-            "gui": _lookup(_GUI_PHRASES, _inventory_phrases(on("inventory"), gui)),
+            "gui": _lookup(_GUI_PHRASES, _inventory_phrases(on("inventory"), gui, *gui_kind)),
         }
     ).select(_joined(pl.all()).alias("keyboard"))["keyboard"]
 
@@ -254,93 +271,28 @@ def _joined(columns: pl.Expr) -> pl.Expr:
     return pl.when(joined == "").then(None).otherwise(joined)
 
 
-def chunk_motions(
-    labels: pl.DataFrame,
-    chunk: int = 1,
-    stride: int = 1,
-    merge: bool = False,
-    keep_noop: float = 1.0,
-    rng: np.random.Generator | None = None,
-) -> pl.DataFrame:
-    """Motion chunks: windows of `chunk` ticks every `stride` ticks (the last ones may be shorter),
-    each labelled with its first tick's `motion_text`; a no-op chunk is kept with probability
-    `keep_noop` (one draw of `rng` per window); with `merge`, consecutive kept chunks with the same
-    text that touch or overlap become one. Columns `start`, `end` (ticks, inclusive) and `text`.
-
-    >>> labels = pl.DataFrame({"motion_text": ["Motion: jump"] * 3 + [NO_OP]})
-    >>> chunk_motions(labels, chunk=2, stride=2, merge=True).rows()
-    [(0, 3, 'Motion: jump')]
-    """
-    _check_chunking(chunk, stride, keep_noop)
-    n = labels.height
-    starts = np.arange(0, n, stride, dtype=np.int64)
-    rows = pl.DataFrame(
-        {"row": starts, "end_row": np.minimum(starts + chunk, n) - 1},
-        schema={"row": pl.Int64, "end_row": pl.Int64},
-    ).with_columns(text=labels["motion_text"].gather(starts))
-    if keep_noop < 1.0:
-        if rng is None:
-            raise ValueError("keep_noop < 1 needs an rng (use episode_rng(seed, episode_id))")
-        kept = pl.Series(rng.random(len(starts)) < keep_noop)
-        rows = rows.filter((pl.col("text") != NO_OP) | pl.lit(kept))
-    if merge:
-        new = (pl.col("text") != pl.col("text").shift(1)) | (
-            pl.col("row") > pl.col("end_row").cum_max().shift(1) + 1
-        )
-        rows = (
-            rows.with_columns(group=new.fill_null(True).cum_sum())
-            .group_by("group", maintain_order=True)
-            .agg(pl.col("row").first(), pl.col("end_row").max(), pl.col("text").first())
-            .drop("group")
-        )
-    tick = labels["tick"] if "tick" in labels.columns else pl.Series(np.arange(n))
-    return pl.DataFrame(
-        {
-            "start": tick.gather(rows["row"]).cast(pl.Int64),
-            "end": tick.gather(rows["end_row"]).cast(pl.Int64),
-            "text": rows["text"],
-        }
-    )
+class MotionParams(Params):
+    min_run: Annotated[int, Field(ge=0)] = 0  # ticks; OpenHA's behaviour is 0
+    min_turn_deg: Annotated[float, Field(ge=0)] = 0.0
 
 
-def _check_chunking(chunk: int, stride: int, keep_noop: float) -> None:
-    if chunk < 1 or stride < 1:
-        raise ValueError(f"chunk and stride must be >= 1 (got chunk={chunk}, stride={stride})")
-    if not 0.0 <= keep_noop <= 1.0:
-        raise ValueError(f"keep_noop must lie in [0, 1] (got {keep_noop})")
-
-
-class MotionLabeler(Labeler):
+class MotionLabeler(Labeler[MotionParams]):
     """OpenHA motion phrases per tick; ties drawn from `episode_rng(seed, episode_id)`."""
 
     space = "motion"
-    version = "1"
+    version = "2"  # 2: `close gui` for a container closed by the inventory key
+    Params = MotionParams
+    fields = (pa.field("motion_text", pa.string()),)
+    chart = Chart("most frequent motion phrases (share of ticks)")
 
-    def __init__(
-        self,
-        seed: int = 0,
-        min_run: int = 0,
-        min_turn_deg: float = 0.0,
-        chunk: int = 1,
-        stride: int = 1,
-        merge: bool = False,
-        keep_noop: float = 1.0,
-    ) -> None:
-        if min_run < 0 or min_turn_deg < 0:
-            raise ValueError(f"min_run, min_turn_deg must be >= 0 (got {min_run}, {min_turn_deg})")
-        _check_chunking(chunk, stride, keep_noop)
-        self.seed, self.min_run, self.min_turn_deg = seed, min_run, min_turn_deg
-        self.chunk, self.stride, self.merge, self.keep_noop = chunk, stride, merge, keep_noop
-
-    def label(self, episode: Episode) -> pl.DataFrame:
+    def label(self, episode: Episode, frames: FrameReader | None = None) -> pl.DataFrame:
         rng = episode_rng(self.seed, episode.episode_id)
-        return motion_labels(episode.ticks, rng, self.min_run, self.min_turn_deg)
+        return motion_labels(episode.ticks, rng, self.params.min_run, self.params.min_turn_deg)
 
-    def fields(self, labels: pl.DataFrame) -> pl.DataFrame:
+    def output(self, labels: pl.DataFrame) -> pl.DataFrame:
         return labels.select(pl.col("motion_text").alias("text"))
 
-    def chunks(self, labels: pl.DataFrame, episode_id: str) -> pl.DataFrame:
-        """The episode's motion chunks with this labeler's chunking parameters; the no-op draws
-        use their own stream so they never shift the tie draws."""
-        rng = episode_rng(self.seed, f"{episode_id}:motion-chunks")
-        return chunk_motions(labels, self.chunk, self.stride, self.merge, self.keep_noop, rng)
+    def stats(self, episode: Episode, labels: pl.DataFrame) -> dict[str, int]:
+        return counts(
+            labels["motion_text"].str.strip_prefix(MOTION_PREFIX).str.split(", ").explode()
+        )

@@ -2,9 +2,10 @@
 
     Action: move(DX, DY) and press(K, ...) and click(left)
 
-DX/DY are integer mouse units (camera degrees / 0.15, rounded half to even). Compact mode omits
-empty parts (`Action: no_op` for nothing); reserved mode always writes move and press. The
-encoder works on whole tick tables; the parser is per string, as parsing model output is.
+DX/DY are integer mouse units (camera degrees / 0.15, rounded to 3 decimals, then half to even).
+Reserved mode (the default) always writes move and press; compact mode omits empty parts
+(`Action: no_op` for nothing). The encoder works on whole tick tables; the parser is per string,
+as parsing model output is.
 
 >>> action = parse_text_action("Action: move(10, -4) and press(w, space) and click(left)")
 >>> action["camera"], action["forward"], action["jump"], action["attack"]
@@ -20,10 +21,11 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, TEXT_CLICKS, TEXT_KEY_ORDER
-from curate.episode import Episode
-from curate.labelers.base import Labeler
+from curate.episode import Episode, as_frame
+from curate.labelers.base import Chart, FrameReader, Labeler, Params
 
 Mode = Literal["compact", "reserved"]
 MODES: tuple[Mode, ...] = ("compact", "reserved")
@@ -31,15 +33,29 @@ NO_OP = {"compact": "Action: no_op", "reserved": "Action: move(0, 0) and press()
 
 
 def mouse_units(degrees: np.ndarray) -> np.ndarray:
-    """Camera degrees -> integer mouse units, rounded half to even.
+    """Camera degrees -> integer mouse units: `round(round(degrees / 0.15, 3))`, half to even.
 
-    The quotient is first rounded to 6 decimals so that a recorded half unit (dx = 2.5, i.e.
-    0.375 degrees, which divides back to 2.5000000000000004) rounds as the half it is.
+    The quotient is first rounded to 3 decimals, as OpenHA's converter does, so that a recorded
+    half unit (dx = 2.5, i.e. 0.375 degrees, which divides back to 2.5000000000000004) rounds as
+    the half it is, and every string equals OpenHA's (13.124961 degrees: 87.49974 -> 87.5 -> 88).
+
+    The 3-decimal step is Python's `round`, which rounds the exact binary value; numpy's scales
+    by 1000 first, and where that product lands exactly on a half (0.524925 degrees: 3499.5) it
+    can round the other way, so those few are redone with Python's `round`.
+
+    >>> mouse_units(np.array([13.124961, 0.375, 0.524925])).tolist()
+    [88, 2, 3]
     """
-    return np.round(np.round(np.asarray(degrees, np.float64) / CAMERA_SCALE, 6)).astype(np.int64)
+    quotient = np.asarray(degrees, np.float64) / CAMERA_SCALE
+    thousandths = quotient * 1000
+    units = np.round(np.round(thousandths) / 1000)
+    half = np.abs(thousandths - np.trunc(thousandths)) == 0.5
+    if half.any():
+        units[half] = [round(round(q, 3)) for q in quotient[half].tolist()]
+    return units.astype(np.int64)
 
 
-def text_actions(ticks: pl.DataFrame, mode: Mode = "compact") -> pl.Series:
+def text_actions(ticks: pl.DataFrame, mode: Mode = "reserved") -> pl.Series:
     """The `Action:` string of every row of a tick table.
 
     A player's ticks repeat few distinct moves and few distinct key/click combinations, so each
@@ -87,7 +103,7 @@ def _press_and_clicks(combo: int, mode: Mode) -> str | None:
     return " and ".join(press + clicks) or None
 
 
-def encode_text_action(action: dict, mode: Mode = "compact") -> str:
+def encode_text_action(action: dict, mode: Mode = "reserved") -> str:
     """The text of one canonical action dict (binaries and `camera` [pitch, yaw] in degrees)."""
     row = {name: [int(action.get(name, 0))] for name in BINARY_ACTIONS}
     pitch, yaw = action.get("camera", (0.0, 0.0))
@@ -149,19 +165,40 @@ def parse_text_actions(text: str) -> list[dict]:
     return [parse_text_action("Action:" + p) for p in text.split("Action:")[1:]]
 
 
-class TextLabeler(Labeler):
-    """OpenHA's `Action:` string per tick, compact (default) or reserved."""
+class TextParams(Params):
+    mode: Mode = "reserved"  # the released OpenHA data is reserved (section 4)
+
+
+class TextLabeler(Labeler[TextParams]):
+    """OpenHA's `Action:` string per tick, reserved (default) or compact."""
 
     space = "text"
-    version = "1"
+    version = "2"  # 2: mouse units rounded as OpenHA (3 decimals)
+    Params = TextParams
+    fields = (pa.field("text_action", pa.string()),)
+    chart = Chart("share of ticks whose Action line has each part", bars=10)
 
-    def __init__(self, mode: Mode = "compact") -> None:
-        if mode not in MODES:
-            raise ValueError(f"text mode must be one of {MODES}, got {mode!r}")
-        self.mode = mode
+    def label(self, episode: Episode, frames: FrameReader | None = None) -> pl.DataFrame:
+        return text_actions(as_frame(episode.ticks), self.params.mode).to_frame()
 
-    def label(self, episode: Episode) -> pl.DataFrame:
-        return text_actions(pl.from_arrow(episode.ticks), self.mode).to_frame()
-
-    def fields(self, labels: pl.DataFrame) -> pl.DataFrame:
+    def output(self, labels: pl.DataFrame) -> pl.DataFrame:
         return labels.select(text="text_action")
+
+    def stats(self, episode: Episode, labels: pl.DataFrame) -> dict[str, int]:
+        """Ticks whose line has a part that does something: `move(0, 0)` and `press()`, which
+        reserved mode writes on every tick, do not count."""
+        text = pl.col("text_action")
+        has = {
+            "move(": text.str.contains("move(", literal=True)
+            & ~text.str.contains("move(0, 0)", literal=True),
+            "press(": text.str.contains(r"press\([^)]"),
+            "click(left)": text.str.contains("click(left)", literal=True),
+            "click(right)": text.str.contains("click(right)", literal=True),
+            "no_op": text == NO_OP[self.params.mode],
+        }
+        return {
+            part: int(n)
+            for part, n in labels.select(**{p: e.sum() for p, e in has.items()})
+            .row(0, named=True)
+            .items()
+        }

@@ -6,8 +6,11 @@ values with the radix weights.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from curate.contract import (
     BUTTON_GROUPS,
@@ -15,8 +18,8 @@ from curate.contract import (
     CAMERA_MAXVAL,
     INVENTORY_CLASS,
 )
-from curate.episode import Episode
-from curate.labelers.base import Labeler
+from curate.episode import Episode, as_frame
+from curate.labelers.base import Chart, FrameReader, Labeler, Params, counts
 
 
 def camera_bins(degrees: np.ndarray, n_bins: int = 11) -> np.ndarray:
@@ -68,20 +71,25 @@ def vpt_tokens(ticks: pl.DataFrame, n_bins: int = 11) -> tuple[np.ndarray, np.nd
     return buttons, camera
 
 
-class VptTokenLabeler(Labeler):
+class VptParams(Params):
+    bins: Literal[11, 21] = 11  # camera bins per axis (section 3)
+
+
+class VptTokenLabeler(Labeler[VptParams]):
     """VPT's joint button class and camera class, with 11 (default) or 21 camera bins."""
 
     space = "vpt"
     version = "1"
+    Params = VptParams
+    fields = (pa.field("vpt_buttons", pa.int32()), pa.field("vpt_camera", pa.int32()))
+    chart = Chart("most frequent VPT button classes (share of ticks)")
 
-    def __init__(self, bins: int = 11) -> None:
-        if bins not in CAMERA_BINS:
-            raise ValueError(f"camera bins must be one of {sorted(CAMERA_BINS)}, got {bins}")
-        self.bins = bins
-
-    def label(self, episode: Episode) -> pl.DataFrame:
-        buttons, camera = vpt_tokens(pl.from_arrow(episode.ticks), self.bins)
+    def label(self, episode: Episode, frames: FrameReader | None = None) -> pl.DataFrame:
+        buttons, camera = vpt_tokens(as_frame(episode.ticks), self.params.bins)
         return pl.DataFrame({"vpt_buttons": buttons, "vpt_camera": camera})
 
-    def fields(self, labels: pl.DataFrame) -> pl.DataFrame:
+    def output(self, labels: pl.DataFrame) -> pl.DataFrame:
         return labels.select(buttons="vpt_buttons", camera="vpt_camera")
+
+    def stats(self, episode: Episode, labels: pl.DataFrame) -> dict[str, int]:
+        return counts(labels["vpt_buttons"].cast(pl.String))

@@ -50,7 +50,7 @@ def _action_struct() -> type:
     )
 
 
-_ACTION = msgspec.json.Decoder(_action_struct())
+_ACTION: msgspec.json.Decoder = msgspec.json.Decoder(_action_struct())
 _COL = {name: i for i, name in enumerate(BINARY_ACTIONS)}
 _INFO = msgspec.json.Decoder(_Info)
 
@@ -100,6 +100,7 @@ def read_minestudio(folder: Path | str) -> Episode:
             "camera_yaw": pa.array(camera[:, 1]),
             "null": pa.array(~binaries.any(axis=1) & ~camera.any(axis=1)),
             "gui_open": pa.array([info.is_gui_open for info in infos]),
+            "gui_inventory": pa.nulls(n, pa.bool_()),  # info does not say which GUI is open
             "cursor_x": pa.nulls(n, pa.float32()),  # info has no cursor position
             "cursor_y": pa.nulls(n, pa.float32()),
             "hotbar": pa.array(_hotbar(actions)[:n], pa.int8()),

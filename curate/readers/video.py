@@ -1,7 +1,9 @@
 """Frames decoded in process with PyAV (it bundles FFmpeg), aligned one frame per tick.
 
 Counting uses the demuxer only (no decode), so action-only work on a recording with a video pays
-almost nothing for the check that frames and lines agree.
+almost nothing for the check that frames and lines agree. An episode's frames are decoded once,
+in tick order, and shared by every consumer that asked for them (`read_frames`): the labelers that
+read frames and the image formats.
 """
 
 from __future__ import annotations
@@ -13,11 +15,23 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
+import msgspec
 import numpy as np
 
 from curate.contract import FPS, MAX_FRAME_LINE_DIFF
-from curate.episode import FrameRef
+from curate.episode import FrameReader, FrameRef
 from curate.readers import RecordingError
+
+
+def read_frames(ref: FrameRef, readers: Sequence[FrameReader]) -> None:
+    """Decode the frames any reader asked for, once, in tick order, and hand each frame to the
+    readers that asked for it."""
+    asked = [set(reader.ticks) for reader in readers]
+    wanted = sorted(set().union(*asked))
+    for tick, frame in zip(wanted, iter_frames(ref, wanted), strict=True):
+        for reader, ticks in zip(readers, asked, strict=True):
+            if tick in ticks:
+                reader.take(tick, frame)
 
 
 def probe(video: Path) -> tuple[int, float]:
@@ -94,21 +108,35 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
     raise RecordingError(ref.path, f"video ended before frame {last}")
 
 
-def decode_png(b64: str) -> np.ndarray:
-    """One base64 PNG (MineStudio's frame encoding) as an RGB array."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(base64.b64decode(b64))) as image:
-        return np.asarray(image.convert("RGB"))
-
-
 def _minestudio_frames(ref: FrameRef, wanted: list[int]) -> Iterator[np.ndarray]:
-    import msgspec
+    """Frames of a MineStudio `episode.jsonl`, read line by line (tick t shows recorded step t,
+    section 9), so only one PNG is in memory at a time."""
+    from PIL import Image
 
     class _Frame(msgspec.Struct):
         base64: str
 
-    lines = [raw for raw in ref.path.read_bytes().split(b"\n") if raw.strip()]
     decoder = msgspec.json.Decoder(_Frame)
-    for tick in wanted:  # tick t shows recorded step t (section 9)
-        yield decode_png(decoder.decode(lines[tick]).base64)
+    pending = iter(wanted)
+    tick = next(pending, None)
+    step = 0
+    with ref.path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if tick is None:
+                return
+            if not raw.strip():
+                continue
+            while tick == step:
+                try:
+                    data = base64.b64decode(decoder.decode(raw).base64)
+                    with Image.open(io.BytesIO(data)) as image:
+                        frame = np.asarray(image.convert("RGB"))
+                except (msgspec.DecodeError, ValueError, OSError) as exc:  # PIL: OSError
+                    raise RecordingError(
+                        ref.path, f"the frame of step {step} is not a readable PNG ({exc})", number
+                    ) from None
+                yield frame
+                tick = next(pending, None)
+            step += 1
+    if tick is not None:
+        raise RecordingError(ref.path, f"ends before the frame of step {tick}")

@@ -1,26 +1,31 @@
 """OpenAI VPT contractor recordings: `<id>.jsonl` (+ `<id>.mp4`) -> canonical episode.
 
 The jsonl parse is the hot path of action-only builds (a realistic hour is ~125 MB, mostly
-`stats` and `inventory`), so lines are decoded by msgspec into typed structs that skip every field
-curate does not use, or, once numba pays for itself, scanned straight into columns by
-`curate.readers.scan`; the conversion rules of ACTION_SPACES.md section 2 run as numpy
-operations over whole columns.
+`stats` and `inventory`). Lines are read about a megabyte at a time and each is decoded by msgspec
+into typed structs that skip every field curate does not read and build no dict or list (keys and
+buttons decode to tuples, counters to a struct of the recording's counter names); the conversion
+rules of ACTION_SPACES.md section 2 then run as numpy operations over whole columns. Nothing is
+compiled at run time and nothing outlives a call.
+
+Measured on an hour (72,000 lines) on one core of a shared VM: the whole read ~0.33 s, of which
+msgspec's decode ~0.1 s. polars' `read_ndjson` with a schema of only these fields takes ~0.5 s to
+parse it (~0.28 s on two threads), pyarrow's JSON reader ~0.33 s (~0.25 s), and polars reads
+lines msgspec refuses (a null where a value is required reads as absent, a number in `keys` as
+text, a lone surrogate escape) and keeps the first of a repeated member where msgspec and `json`
+keep the last, each of which would need a check of its own.
 """
 
 from __future__ import annotations
 
-import gc
-import mmap
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Annotated, NamedTuple
 
 import msgspec
 import numpy as np
 import pyarrow as pa
-from msgspec.structs import astuple
 
 from curate.contract import (
     BINARY_ACTIONS,
@@ -32,21 +37,12 @@ from curate.contract import (
 )
 from curate.episode import Episode
 from curate.readers import RecordingError, episode_id_of
-from curate.readers.stats import events_from_counts, stats_events
+from curate.readers.stats import event_name, events_from_counts, is_per_tick_counter
 
-if TYPE_CHECKING:
-    from curate.readers.scan import ScannedLines
-
-# The numba scan of `curate.readers.scan` decodes ~5x faster than msgspec and its per-line
-# objects (an hour: ~0.1 s against ~0.5 s), but its first use in a process costs ~0.5 s (importing
-# numba, which imports scipy, and loading the cached kernel), as much as msgspec spends on
-# ~100 MB; a per-file size threshold cannot make that pay for a process that reads one small
-# file. So, as in ski rental, msgspec decodes until the bytes read in this process, the current
-# file included, reach SCAN_AFTER_BYTES; from then on every file is scanned. Reading one small
-# file never loads numba, one hour-long file pays about what it saves, and a build pays the cost
-# once, at most about twice what knowing the future would.
-SCAN_AFTER_BYTES = 64 << 20
-_bytes_read = 0
+# Cumulative counters are never negative, and a tick table holds them as int64.
+_Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_Slot = Annotated[int, msgspec.Meta(ge=0, le=8)]  # the selected hotbar slot
+_JSON_SPACE = b" \t\r\n"  # a line of only these is blank (JSON's whitespace, nothing else)
 
 
 class _Mouse(msgspec.Struct, gc=False):
@@ -54,12 +50,12 @@ class _Mouse(msgspec.Struct, gc=False):
     y: float | None = None
     dx: float = 0.0
     dy: float = 0.0
-    buttons: list[int] = []
-    newButtons: list[int] = []  # noqa: N815 (the recorder's field name)
+    buttons: tuple[int, ...] = ()
+    newButtons: tuple[int, ...] = ()  # noqa: N815 (the recorder's field name)
 
 
 class _Keyboard(msgspec.Struct, gc=False):
-    keys: list[str] = []
+    keys: tuple[str, ...] = ()
 
 
 class _LineBase(msgspec.Struct, gc=False):
@@ -68,7 +64,8 @@ class _LineBase(msgspec.Struct, gc=False):
     mouse: _Mouse  # required: a JSON line without them is not a VPT recording
     keyboard: _Keyboard
     isGuiOpen: bool = False  # noqa: N815
-    hotbar: int = 0
+    isGuiInventory: bool | None = None  # noqa: N815
+    hotbar: _Slot = 0
     yaw: float | None = None
     pitch: float | None = None
     xpos: float | None = None
@@ -77,22 +74,30 @@ class _LineBase(msgspec.Struct, gc=False):
 
 
 class _Line(_LineBase, gc=False):
-    stats: dict[str, float] = {}
+    """A line with its counters as a dict: the rule every line must pass, checked one by one
+    only to name the first line that does not."""
+
+    stats: dict[str, _Count] = {}
 
 
-class _LastStats(msgspec.Struct):
-    stats: dict[str, int] = {}
+class _Counters(msgspec.Struct):
+    stats: dict[str, _Count] = {}
 
 
-def _typed_decoder(keys: list[str]) -> msgspec.json.Decoder:
-    """A decoder whose `stats` is a struct of exactly `keys` (0 when absent), so no line builds a
-    dict; a counter outside `keys` or a non-integer count fails the decode."""
-    names = [f"c{i}" for i in range(len(keys))]
+_LINE = msgspec.json.Decoder(_Line)
+_COUNTERS = msgspec.json.Decoder(_Counters)
+
+
+def _decoder(counters: Sequence[str], *, strict: bool = True) -> msgspec.json.Decoder:
+    """A decoder whose `stats` is a struct of exactly `counters` (field `c<i>`, 0 when absent), so
+    no line builds a dict; a counter outside `counters` fails the decode (`strict`) or is skipped
+    unread."""
+    names = [f"c{i}" for i in range(len(counters))]
     stats = msgspec.defstruct(
         "Stats",
-        [(name, int, 0) for name in names],
-        rename=dict(zip(names, keys, strict=True)),
-        forbid_unknown_fields=True,
+        [(name, _Count, 0) for name in names],
+        rename=dict(zip(names, counters, strict=True)),
+        forbid_unknown_fields=strict,
         gc=False,
     )
     line = msgspec.defstruct(
@@ -104,7 +109,104 @@ def _typed_decoder(keys: list[str]) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(line)
 
 
-_DECODER = msgspec.json.Decoder(_Line)
+# Lines are read and decoded about a megabyte at a time: a chunk's text is still in the CPU cache
+# when it is decoded, and its memory is reused by the next one (reading an hour, 125 MB, at once
+# and then decoding it took half again as long).
+_CHUNK = 1 << 20
+_non_blank = methodcaller("strip", _JSON_SPACE)
+
+
+def _chunks(path: Path) -> Iterator[list[bytes]]:
+    """The file's lines, blank ones included (so lines keep their numbers), a chunk at a time."""
+    with path.open("rb") as f:
+        while chunk := f.readlines(_CHUNK):
+            yield chunk
+
+
+def _last_line(path: Path) -> bytes:
+    """The last non-blank line (b"" if none), read from the end of the file."""
+    with path.open("rb") as f:
+        end, tail = f.seek(0, 2), b""
+        while end > 0:
+            start = max(0, end - _CHUNK)
+            f.seek(start)
+            tail = f.read(end - start) + tail
+            end = start
+            whole = tail.split(b"\n")[1 if start else 0 :]  # the first may have begun earlier
+            for line in reversed(whole):
+                if _non_blank(line):
+                    return line
+    return b""
+
+
+def _decode(path: Path) -> tuple[list[_LineBase], list[str]]:
+    """The non-blank lines of a VPT jsonl in file order (line order is tick order), decoded, and
+    the counter names of their `stats`.
+
+    Each line is decoded on its own, so a line holds exactly one JSON object. The counter names
+    are taken from the last line (stats are cumulative, so it lists every counter the recording
+    ever had). When a line has another, every line is first checked with its counters as a dict,
+    which also names the first bad line, and the names are collected from them.
+    """
+    try:
+        last = _last_line(path)
+        if not last:
+            return [], []
+        try:
+            counters = list(_COUNTERS.decode(last).stats)
+            return _decode_lines(path, _decoder(counters).decode), counters
+        except msgspec.DecodeError:
+            pass
+        counters = _all_counters(path)
+        # Every member of every line is valid; a counter that only a repeated `stats` member
+        # before the last one of its line has does not count, and is skipped.
+        return _decode_lines(path, _decoder(counters, strict=False).decode), counters
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read: {exc.strerror}") from exc
+
+
+def _decode_lines(path: Path, decode: Callable[[bytes], _LineBase]) -> list[_LineBase]:
+    lines: list[_LineBase] = []
+    for chunk in _chunks(path):
+        lines += map(decode, filter(_non_blank, chunk))
+    return lines
+
+
+def _all_counters(path: Path) -> list[str]:
+    """The counter names of every line, each line checked with its counters as a dict (the rule
+    every line must pass); the first line that fails is a `RecordingError`."""
+    counters: dict[str, None] = {}
+    before = 0  # lines in the chunks before this one
+    for chunk in _chunks(path):
+        try:
+            stats = _field(map(_LINE.decode, filter(_non_blank, chunk)), "stats")
+        except msgspec.DecodeError:
+            raise _first_bad_line(path, chunk, before) from None
+        counters.update(dict.fromkeys(chain.from_iterable(stats)))
+        before += len(chunk)
+    return list(counters)
+
+
+def _first_bad_line(path: Path, chunk: list[bytes], before: int) -> RecordingError:
+    for number, text in enumerate(chunk, start=before + 1):
+        if _non_blank(text):
+            try:
+                _LINE.decode(text)
+            except msgspec.DecodeError as exc:
+                return RecordingError(path, f"bad VPT jsonl line: {exc}", line=number)
+    raise AssertionError("a line failed to decode, then decoded")  # pragma: no cover
+
+
+def _distinct(values: Sequence) -> tuple[list, np.ndarray]:
+    """The distinct values in first-seen order, and the index of each value among them.
+
+    A recording repeats few distinct key sets, button sets and counter rows (counters change on
+    few ticks), so each distinct one is converted once and gathered.
+    """
+    rows = {value: i for i, value in enumerate(dict.fromkeys(values))}
+    return list(rows), np.fromiter(map(rows.__getitem__, values), np.int64, len(values))
+
+
 _COLUMN = {name: i for i, name in enumerate(BINARY_ACTIONS)}
 _KEY_COLUMN = {key: _COLUMN[action] for key, action in KEY_TO_ACTION.items()}
 _BUTTON_COLUMN = {b: _COLUMN[action] for b, action in MOUSE_BUTTON_TO_ACTION.items()}
@@ -112,169 +214,93 @@ _ATTACK = _COLUMN["attack"]
 _HOTBAR1 = _COLUMN["hotbar.1"]
 
 
-def _last_line(data: bytes) -> bytes:
-    """The last non-blank line, found from the end without copying the rest of the file."""
-    end = len(data)
-    while end > 0:
-        start = data.rfind(b"\n", 0, end) + 1
-        if data[start:end].strip():
-            return data[start:end]
-        end = start - 1
-    return b"{}"
-
-
-@contextmanager
-def _gc_paused():
-    """Decoding allocates millions of small objects that hold no cycles; the cyclic collector
-    would otherwise rescan them over and over (it tripled the decode time of an hour)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def decode_lines(path: Path) -> tuple[list[_LineBase] | ScannedLines, pa.ListArray]:
-    """All non-blank lines of a VPT jsonl in file order (line order is tick order), and the
-    events of each line.
-
-    Once the process has read SCAN_AFTER_BYTES, files are first scanned into columns by
-    `curate.readers.scan`, which declines anything but plain well-formed lines (the result is the
-    same either way). The msgspec path takes the counter names from the last line (stats are
-    cumulative, so it lists every counter the recording ever had) and decodes `stats` into a typed
-    struct; when that does not hold, every line's stats are decoded as a dict.
-    """
-    with _mapped(path) as data, _gc_paused():
-        return _decode_mapped(path, data)
-
-
-@contextmanager
-def _mapped(path: Path):
-    """The file's bytes, memory-mapped: the decoder reads the page cache without a copy."""
-    try:
-        with path.open("rb") as f:
-            if f.seek(0, 2) == 0:
-                yield b""
-                return
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                yield data
-    except OSError as exc:
-        raise RecordingError(path, f"cannot read: {exc.strerror}") from exc
-
-
-def _decode_mapped(path: Path, data) -> tuple[list[_LineBase] | ScannedLines, pa.ListArray]:
-    """The scan once it pays (see SCAN_AFTER_BYTES) and accepts the bytes, else msgspec."""
-    global _bytes_read
-    _bytes_read += len(data)
-    if _bytes_read >= SCAN_AFTER_BYTES:
-        from curate.readers.scan import scan_vpt
-
-        scanned = scan_vpt(data)
-        if scanned is not None:
-            return scanned
-    return _decode_msgspec(path, data)
-
-
-def _decode_msgspec(path: Path, data) -> tuple[list[_LineBase], pa.ListArray]:
-    """The typed path, else the dict path, else an error naming the first bad line."""
-    try:
-        keys = list(msgspec.json.decode(_last_line(data), type=_LastStats).stats)
-        lines = _typed_decoder(keys).decode_lines(data)
-        counts = np.fromiter(
-            chain.from_iterable(map(astuple, map(attrgetter("stats"), lines))),
-            np.int64,
-            len(lines) * len(keys),
-        ).reshape(len(lines), len(keys))
-        return lines, events_from_counts(keys, counts)
-    except msgspec.DecodeError:
-        pass
-    try:
-        lines = _DECODER.decode_lines(data)
-        return lines, stats_events([line.stats for line in lines])
-    except msgspec.DecodeError:
-        pass
-    # Both paths failed: find the first bad line so the error says which one to fix.
-    for number, raw in enumerate(data[:].split(b"\n"), start=1):
-        if raw.strip():
-            try:
-                _DECODER.decode(raw)
-            except msgspec.DecodeError as exc:
-                raise RecordingError(path, f"bad VPT jsonl line: {exc}", line=number) from None
-    raise RecordingError(path, "bad VPT jsonl")  # pragma: no cover - decode_lines and decode agree
-
-
-def _flags(lists: tuple[list, ...], column_of: dict) -> np.ndarray:
-    """An (n, len(BINARY_ACTIONS)) 0/1 matrix from per-line lists of keys or buttons.
-
-    Players hold few distinct combinations, so each distinct one is mapped once and gathered.
-    """
-    combos = list(map(tuple, lists))
-    rows = {combo: i for i, combo in enumerate(dict.fromkeys(combos))}
-    table = np.zeros((len(rows), len(BINARY_ACTIONS)), np.uint8)
-    for combo, row in rows.items():
+def _flags(combos: Sequence[tuple], column_of: dict) -> np.ndarray:
+    """An (n, len(BINARY_ACTIONS)) 0/1 matrix from per-line tuples of keys or buttons."""
+    distinct, index = _distinct(combos)
+    table = np.zeros((len(distinct), len(BINARY_ACTIONS)), np.uint8)
+    for row, combo in enumerate(distinct):
         for value in combo:
             if value in column_of:
                 table[row, column_of[value]] = 1
-    return table[np.fromiter(map(rows.__getitem__, combos), np.int64, len(combos))]
+    return table[index]
 
 
-def _floats(values: tuple) -> np.ndarray:
-    """Optional floats as float64, None as NaN (pyarrow converts the tuple in C)."""
-    return pa.array(values, pa.float64()).to_numpy(zero_copy_only=False)
+def _column(structs: Iterable, name: str, dtype: type) -> np.ndarray:
+    """A field of every struct as one numpy column (no per-line Python object is built)."""
+    return np.fromiter(map(attrgetter(name), structs), dtype)
+
+
+def _field(structs: Iterable, name: str) -> tuple:
+    return tuple(map(attrgetter(name), structs))
+
+
+def _floats(values: Sequence) -> np.ndarray:
+    """Optional floats as float64, None as NaN."""
+    return np.array(values, np.float64)
 
 
 class _Columns(NamedTuple):
-    """What the conversion rules read of each line, whichever decoder produced the lines."""
+    """What the conversion rules read of the lines, one array per column."""
 
     binaries: np.ndarray  # (n, len(BINARY_ACTIONS)) uint8: the keys held and mouse buttons down
     stuck: int  # how many leading ticks lose button 0 to the attack-stuck rule
     hotbar: np.ndarray  # int64
     gui: np.ndarray  # bool
+    inventory: np.ndarray  # bool: isGuiInventory is true
+    inventory_unknown: np.ndarray  # bool: isGuiInventory is absent or null
     floats: dict[str, np.ndarray]  # dx dy x y yaw pitch xpos ypos zpos, NaN where None
+    events: pa.ListArray
 
 
-def _struct_columns(lines: list[_LineBase]) -> _Columns:
-    """Lines are transposed into columns with C-level map/zip over `astuple`, so no Python code
-    runs per line."""
+def _columns(lines: list[_LineBase], counters: list[str]) -> _Columns:
+    """Each field is gathered over all lines with C-level `map(attrgetter(...))`, so no Python
+    code runs per line and no per-line container is built for the garbage collector to scan."""
     n = len(lines)
-    fields = type(lines[0]).__struct_fields__
-    line_cols = dict(zip(fields, zip(*map(astuple, lines), strict=True), strict=True))
-    mouse = dict(
-        zip(
-            _Mouse.__struct_fields__,
-            zip(*map(astuple, line_cols["mouse"]), strict=True),
-            strict=True,
-        )
-    )
-    binaries = _flags(tuple(map(attrgetter("keys"), line_cols["keyboard"])), _KEY_COLUMN)
-    binaries |= _flags(mouse["buttons"], _BUTTON_COLUMN)
-    new_buttons = mouse["newButtons"]
+    mice = _field(lines, "mouse")
+    binaries = _flags(_field(_field(lines, "keyboard"), "keys"), _KEY_COLUMN)
+    binaries |= _flags(_field(mice, "buttons"), _BUTTON_COLUMN)
+    new_buttons = _field(mice, "newButtons")
     stuck = 0
-    if new_buttons[0] == [0]:
+    if new_buttons[0] == (0,):
         stuck = next((i for i in range(1, n) if 0 in new_buttons[i]), n)
     floats = {
-        "dx": np.array(mouse["dx"], np.float64),
-        "dy": np.array(mouse["dy"], np.float64),
-        "x": _floats(mouse["x"]),
-        "y": _floats(mouse["y"]),
-        **{name: _floats(line_cols[name]) for name in ("yaw", "pitch", "xpos", "ypos", "zpos")},
+        **{name: _column(mice, name, np.float64) for name in ("dx", "dy")},
+        **{name: _floats(_field(mice, name)) for name in ("x", "y")},
+        **{name: _floats(_field(lines, name)) for name in ("yaw", "pitch", "xpos", "ypos", "zpos")},
     }
-    hotbar = np.array(line_cols["hotbar"], np.int64)
-    return _Columns(binaries, stuck, hotbar, np.array(line_cols["isGuiOpen"], bool), floats)
+    states, index = _distinct(_field(lines, "isGuiInventory"))  # True, False, None
+    # Per-tick counters (play time, distance) are never events: their counts are not even read.
+    kept = [i for i, key in enumerate(counters) if not is_per_tick_counter(event_name(key))]
+    stats = _field(lines, "stats")
+    counts = np.zeros((n, len(kept)), np.int64)
+    for column, i in enumerate(kept):
+        counts[:, column] = _column(stats, f"c{i}", np.int64)
+    return _Columns(
+        binaries,
+        stuck,
+        _column(lines, "hotbar", np.int64),
+        _column(lines, "isGuiOpen", np.bool_),
+        np.array([state is True for state in states])[index],
+        np.array([state is None for state in states])[index],
+        floats,
+        events_from_counts([counters[i] for i in kept], counts),
+    )
 
 
-def tick_table(lines: list[_LineBase] | ScannedLines, events: pa.ListArray) -> pa.Table:
-    """The canonical tick table of decoded lines, by the conversion rules of VPT's loader.
+def canonical_ticks(path: Path | str) -> pa.Table:
+    """The canonical tick table of a VPT jsonl, one tick per non-blank line, by the conversion
+    rules of VPT's loader (ACTION_SPACES.md section 2), run as numpy operations on whole columns.
 
-    The rules run as numpy operations on whole columns.
+    A line that is not a VPT line (malformed JSON, no `mouse` or `keyboard`, a value of the wrong
+    type, a negative or non-integer count, a hotbar slot outside 0..8) is a `RecordingError`
+    naming the file and the line.
     """
+    path = Path(path)
+    lines, counters = _decode(path)
+    if not lines:
+        raise RecordingError(path, "no ticks: the recording has no non-blank line")
     n = len(lines)
-    if isinstance(lines, list):
-        binaries, stuck, hotbar, gui, floats = _struct_columns(lines)
-    else:
-        binaries, stuck, hotbar, gui, floats = lines.columns()
+    binaries, stuck, hotbar, gui, inventory, unknown, floats, events = _columns(lines, counters)
     # Attack stuck: a recording that starts with the attack button freshly down has it stuck until
     # the next press of button 0; that line keeps it, every line before it loses it.
     binaries[:stuck, _ATTACK] = 0
@@ -282,7 +308,7 @@ def tick_table(lines: list[_LineBase] | ScannedLines, events: pa.ListArray) -> p
     # Hotbar scroll: a change of the selected slot without a key is a hotbar action too; the slot
     # before the first line counts as 0.
     previous = np.concatenate(([0], hotbar[:-1]))
-    changed = np.flatnonzero((hotbar != previous) & (hotbar >= 0) & (hotbar <= 8))
+    changed = np.flatnonzero(hotbar != previous)
     binaries[changed, _HOTBAR1 + hotbar[changed]] = 1
 
     pitch = floats["dy"] * CAMERA_SCALE
@@ -302,6 +328,9 @@ def tick_table(lines: list[_LineBase] | ScannedLines, events: pa.ListArray) -> p
             "camera_yaw": pa.array(yaw),
             "null": pa.array(~binaries.any(axis=1) & (pitch == 0) & (yaw == 0)),
             "gui_open": pa.array(gui),
+            # the player's inventory is the open GUI; false with no GUI open, unknown when the
+            # line does not say which GUI is open
+            "gui_inventory": pa.array(gui & inventory, mask=gui & unknown),
             **cursor,
             "hotbar": pa.array(hotbar.astype(np.int8)),
             **{
@@ -329,19 +358,15 @@ def read_vpt(path: Path | str) -> Episode:
     asked of it; action-only work on a lone `.jsonl` needs no video.
     """
     path = Path(path)
-    lines, events = decode_lines(path)
-    if not lines:
-        raise RecordingError(path, "no ticks: the recording has no non-blank line")
+    ticks = canonical_ticks(path)
     warnings: list[str] = []
     frames = None
     video = path.with_suffix(".mp4")
     if video.exists():
         from curate.readers.video import align_frames
 
-        n_ticks, frames, note = align_frames(video, len(lines))
+        n_ticks, frames, note = align_frames(video, ticks.num_rows)
         if note:
             warnings.append(note)
-        lines, events = lines[:n_ticks], events[:n_ticks]
-    with _gc_paused():
-        ticks = tick_table(lines, events)
+        ticks = ticks.slice(0, n_ticks)
     return Episode(episode_id_of(path), "vpt", ticks, frames, tuple(warnings))

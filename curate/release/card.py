@@ -1,23 +1,27 @@
 """The dataset card: README.md whose YAML declares every config, and a body that answers what a
 user asks first (what is inside, how it was built, how many rows, what the actions look like).
+
+The card is a function of the release folder alone (its meta and its data), so a later step
+(`curate validate`) re-renders it after adding to the meta.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import matplotlib
+import pyarrow.parquet as pq
+import yaml
+from datasets import Features
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display; PNG bytes depend only on the data and matplotlib's version
-import matplotlib.pyplot as plt  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-import yaml  # noqa: E402
-from datasets import Features  # noqa: E402
-
-from curate.release.meta import SPLITS, ReleaseMeta  # noqa: E402
+from curate.contract import FPS
+from curate.hashing import sha256_file
+from curate.release.meta import SPLITS, ChartCounts, ReleaseMeta
 
 PLOT_PATH = "meta/plots/{space}.png"
+LOSS_PLOT = "meta/plots/validation-loss.png"
+EXAMPLE_PATH = "meta/examples/{config}-{image}.jpg"
+IDLE_ANSWERS = ("no_op", "Action: move(0, 0) and press()")
 DESCRIPTIONS = {
     "ticks": "one row per tick: the canonical env action, VPT tokens, text, motion and "
     "instruction labels (no images)",
@@ -30,12 +34,28 @@ DESCRIPTIONS = {
 }
 
 
-def front_matter(meta: ReleaseMeta, sizes: dict[str, dict[str, int]]) -> dict:
+def write_card(folder: Path, meta: ReleaseMeta) -> ReleaseMeta:
+    """Draw the plots and the examples, write README.md and `meta/release.json`: the meta
+    returned lists them with their hashes beside the data files."""
+    plots = plot_charts(meta.charts, meta.ticks, folder)
+    if meta.validation:
+        plots.append(plot_loss(meta.validation, folder))
+    examples = write_examples(folder, meta)
+    (folder / "README.md").write_text(render(meta, folder, plots, examples))
+    files = {p: h for p, h in meta.files.items() if p.startswith("data/")}
+    shown = [*plots, *(p for rows in examples.values() for p in _images(rows)), "README.md"]
+    files |= {rel: sha256_file(folder / rel) for rel in shown}
+    meta = meta.model_copy(update={"files": dict(sorted(files.items()))})
+    meta.write(folder)
+    return meta
+
+
+def front_matter(meta: ReleaseMeta, folder: Path) -> dict:
     """The card's YAML header: the Hub and `load_dataset` read `configs` and `dataset_info`."""
     configs, infos = [], []
     for i, config in enumerate(meta.counts):
         splits = [s for s in SPLITS if meta.counts[config][s]]
-        entry = {
+        entry: dict[str, object] = {
             "config_name": config,
             "data_files": [{"split": s, "path": f"data/{config}/{s}-*.parquet"} for s in splits],
         }
@@ -48,12 +68,13 @@ def front_matter(meta: ReleaseMeta, sizes: dict[str, dict[str, int]]) -> dict:
                 "splits": [
                     {
                         "name": s,
-                        "num_bytes": sizes[config][s],
+                        "num_bytes": meta.sizes[config][s],
                         "num_examples": meta.counts[config][s],
                     }
                     for s in splits
                 ],
-                "dataset_size": sum(sizes[config].values()),
+                "dataset_size": sum(meta.sizes[config].values()),
+                "features": _features(folder, config),
             }
         )
     return {
@@ -65,41 +86,37 @@ def front_matter(meta: ReleaseMeta, sizes: dict[str, dict[str, int]]) -> dict:
     }
 
 
-def add_features(header: dict, folder: Path) -> dict:
-    """Put each config's features, read back from its first shard, into `dataset_info`."""
-    for info in header["dataset_info"]:
-        first = sorted((folder / "data" / info["config_name"]).glob("*.parquet"))[0]
-        info["features"] = Features.from_arrow_schema(pq.read_schema(first))._to_yaml_list()
-    return header
+def _features(folder: Path, config: str) -> list:
+    """A config's features, read back from its first shard."""
+    first = sorted((folder / "data" / config).glob("*.parquet"))[0]
+    return Features.from_arrow_schema(pq.read_schema(first))._to_yaml_list()
 
 
-CHARTS = (  # space, title, how many bars
-    ("env", "share of ticks with each canonical action on", 30),
-    ("vpt", "most frequent VPT button classes (share of ticks)", 15),
-    ("text", "share of ticks whose Action line has each part", 10),
-    ("motion", "most frequent motion phrases (share of ticks)", 15),
-    ("events", "task events that end an instruction segment (count)", 15),
-)
+def plot_charts(charts: dict[str, ChartCounts], ticks: int, folder: Path) -> list[str]:
+    """One bar chart per labeler of how often each of its values occurs; the written paths.
 
-
-def plot_stats(stats: dict, folder: Path) -> list[str]:
-    """One bar chart per space of how often each action occurs; returns the written paths."""
+    A Figure without pyplot: no backend is chosen for the process, and the PNG bytes depend
+    only on the counts and matplotlib's version."""
     written = []
-    for space, title, bars in CHARTS:
-        counts = stats[space]
-        values = _top(counts if space == "events" else _share(counts, stats["ticks"]), bars)
+    for space, chart in charts.items():
+        shares = (
+            {k: float(v) for k, v in chart.counts.items()}
+            if chart.unit == "count"
+            else _share(chart.counts, ticks)
+        )
+        values = _top(shares, chart.bars)
         if not values:
             continue
-        fig, ax = plt.subplots(figsize=(7, 0.3 * len(values) + 1.2), dpi=100)
+        fig = Figure(figsize=(7, 0.3 * len(values) + 1.2), dpi=100)
+        ax = fig.subplots()
         names = list(values)[::-1]
         ax.barh(names, [values[n] for n in names], color="#4C72B0")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(chart.title, fontsize=10)
         ax.tick_params(labelsize=8)
         fig.tight_layout()
         rel = PLOT_PATH.format(space=space)
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(folder / rel, format="png", metadata={"Software": None})
-        plt.close(fig)
         written.append(rel)
     return written
 
@@ -112,14 +129,65 @@ def _top(values: dict[str, float], n: int) -> dict[str, float]:
     return dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
 
 
+def write_examples(folder: Path, meta: ReleaseMeta) -> dict[str, list[dict]]:
+    """One whole row of each SFT config (the first in train whose answer does something), its
+    images saved beside the card; config -> the row's messages, image parts naming their file."""
+    examples = {}
+    for config, counts in meta.counts.items():
+        if config == "ticks" or not counts["train"]:
+            continue
+        first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]  # train has rows
+        rows = pq.read_table(first, columns=["messages", "images"]).slice(0, 200).to_pylist()
+        row = next((r for r in rows if not any(i in _answer(r) for i in IDLE_ANSWERS)), rows[0])
+        images = [EXAMPLE_PATH.format(config=config, image=k) for k in range(len(row["images"]))]
+        for image, rel in zip(row["images"], images, strict=True):
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(image["bytes"])
+        shown = iter(images)
+        examples[config] = [
+            {
+                "role": m["role"],
+                "content": [
+                    {"type": "image", "text": next(shown)} if part["type"] == "image" else part
+                    for part in m["content"]
+                ],
+            }
+            for m in row["messages"]
+        ]
+    return examples
+
+
+def _answer(row: dict) -> str:
+    return row["messages"][-1]["content"][0]["text"]
+
+
+def _images(messages: list[dict]) -> list[str]:
+    return [p["text"] for m in messages for p in m["content"] if p["type"] == "image"]
+
+
+def _example_lines(config: str, messages: list[dict]) -> list[str]:
+    """A row as a reader sees it: each turn's text in a block, its images inline."""
+    lines = [f"### `{config}`", ""]
+    for n, message in enumerate(messages):
+        last = n == len(messages) - 1
+        lines += [f"**{message['role']}**{' (the answer)' if last else ''}:", ""]
+        for part in message["content"]:
+            if part["type"] == "image":
+                lines += [f"![frame]({part['text']})", ""]
+            else:
+                lines += ["```", part["text"], "```", ""]
+    return lines
+
+
 def render(
-    meta: ReleaseMeta, header: dict, plots: list[str], examples: dict[str, str], about: str = ""
+    meta: ReleaseMeta, folder: Path, plots: list[str], examples: dict[str, list[dict]]
 ) -> str:
-    """The whole README.md."""
+    """The whole README.md, from the meta and the data of `folder`."""
     recipe = meta.recipe
+    stride = recipe["images"]["stride"]
     lines = [
         "---",
-        yaml.safe_dump(header, sort_keys=False, allow_unicode=True).rstrip(),
+        yaml.safe_dump(front_matter(meta, folder), sort_keys=False, allow_unicode=True).rstrip(),
         "---",
         "",
         f"# {meta.name} v{meta.version}",
@@ -128,7 +196,7 @@ def render(
         or "Minecraft gameplay labelled in several abstracted action "
         "spaces by curate, the same gameplay built the same way in every space.",
         "",
-        *(["## About", "", about.strip(), ""] if about else []),
+        *(["## About", "", meta.about.strip(), ""] if meta.about else []),
         "## What is inside",
         "",
         "| config | rows (train) | rows (validation) | what |",
@@ -151,23 +219,25 @@ def render(
         "",
         "SFT configs use TRL's vision chat format: `messages` (text and image parts) and `images` "
         f"(JPEG, {recipe['images']['width']}x{recipe['images']['height']}, one row every "
-        f"{recipe['images']['stride']} tick(s), {recipe['history']} earlier frame(s) of history).",
+        f"{stride} tick(s), {recipe['history']} earlier frame(s) of history). "
+        + _action_note(stride),
         "",
         "## Action distribution",
         "",
-        *(f"![{Path(p).stem}]({p})" for p in plots),
+        *(f"![{Path(p).stem}]({p})" for p in plots if p != LOSS_PLOT),
         "",
         "## Examples",
         "",
+        "One whole row of each config: the prompt, the frames, the history and the answer.",
+        "",
         *(
             line
-            for config, text in examples.items()
-            for line in (f"`{config}`, an answer:", "", "```", text, "```", "")
+            for config, messages in examples.items()
+            for line in _example_lines(config, messages)
         ),
         "## Validation",
         "",
-        _validation(meta.validation),
-        "",
+        *_validation(meta.validation),
         "## How it was built",
         "",
         f"- curate {meta.curate_version}; fingerprint `{meta.fingerprint}` (what was asked: "
@@ -190,7 +260,93 @@ def render(
     return "\n".join(lines)
 
 
-def _validation(figures: dict | None) -> str:
-    if not figures:
-        return "Not validated yet: no reference-model figures have been written into this release."
-    return "```json\n" + json.dumps(figures, indent=2, sort_keys=True) + "\n```"
+def _action_note(stride: int) -> str:
+    """What the `Action:` line of a row stands for (ACTION_SPACES.md section 2a)."""
+    if stride == 1:
+        return "Each `Action:` line is the input of the row's tick (50 ms)."
+    return (
+        f"Each `Action:` line stands for the {stride} ticks from the row's frame on "
+        f"({stride * 1000 // FPS} ms): the camera moves summed over them, a key or button on if "
+        "it was on in any of them. Replayed tick by tick, the camera is split evenly over the "
+        f"{stride} ticks, held keys and buttons are held for all {stride}, and one-shot keys "
+        "(inventory, ESC, drop, swapHands, hotbar) act on the first tick only."
+    )
+
+
+METRICS = {
+    "exact_action": "exact action match",
+    "camera_bins": "camera bins equal",
+    "key_f1": "key F1 (mean over keys)",
+    "parse_rate": "answers that parse",
+    "motion_exact": "motion exact match",
+}
+
+
+def _validation(validation: dict | None) -> list[str]:
+    """The `## Validation` section: per config a table of every figure beside the baselines',
+    the protocol, the gate and the training loss."""
+    if not validation:
+        return [
+            "Not validated yet: no reference-model figures have been written into this release "
+            "(`curate validate` trains and evaluates the reference model).",
+            "",
+        ]
+    protocol, gate = validation["protocol"], validation["gate"]
+    model = protocol["model"]
+    lines = [
+        f"A reference model ({model['parameters']:,} parameters: a {model['layers']}-layer "
+        f"transformer decoder of width {model['d_model']} over {protocol['image_size'][0]}x"
+        f"{protocol['image_size'][1]} frames) trained with curate {protocol['curate_version']} on "
+        f"the train split of each config below ({protocol['steps']} steps of "
+        f"{protocol['batch_size']} rows, seeds {protocol['seeds']}, on {protocol['device']}) and "
+        f"evaluated on its validation split with {protocol['decoding']} decoding, beside three "
+        "baselines: always no-op, the most frequent training action, and the row's previous "
+        "action. Each figure is [value, 95% interval] from a bootstrap over episodes.",
+        "",
+    ]
+    for config, figs in validation["configs"].items():
+        lines += [f"### `{config}`", "", "| figure | model | no-op | most frequent | previous |",
+                  "| --- | --- | --- | --- | --- |"]  # fmt: skip
+        for metric, name in METRICS.items():
+            if metric in figs:
+                cells = [
+                    _interval(figs[metric][p]) for p in ("model", "noop", "majority", "previous")
+                ]
+                lines.append(f"| {name} | {' | '.join(cells)} |")
+        lines.append("")
+        if not figs["reliable"]:
+            lines += [f"Only {figs['episodes']} validation episode(s): the intervals are not "
+                      "reliable (5 or more are needed).", ""]  # fmt: skip
+    verdict = "passed" if gate["passed"] else "failed: " + "; ".join(gate["failures"])
+    lines += [
+        f"Gate (the model's exact action match above {', '.join(gate['beat'])} with "
+        f"non-overlapping intervals{', minimums ' + str(gate['min']) if gate['min'] else ''}): "
+        f"{verdict}.",
+        "",
+        f"![training loss]({LOSS_PLOT})",
+        "",
+    ]
+    return lines
+
+
+def _interval(figure: list[float]) -> str:
+    value, lo, hi = figure
+    return f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def plot_loss(validation: dict, folder: Path) -> str:
+    """The training loss of each validated config."""
+    fig = Figure(figsize=(7, 3), dpi=100)
+    ax = fig.subplots()
+    for config, figs in validation["configs"].items():
+        steps, loss = zip(*figs["loss"], strict=True)
+        ax.plot(steps, loss, label=config)
+    ax.set_xlabel("step", fontsize=8)
+    ax.set_ylabel("training loss", fontsize=8)
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    (folder / LOSS_PLOT).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / LOSS_PLOT, format="png", metadata={"Software": None})
+    return LOSS_PLOT

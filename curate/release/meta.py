@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from curate.hashing import code_sha256, sha256_json
+from curate.hashing import sha256_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the card's inputs (About text, chart counts, sizes) live in meta
 META_PATH = "meta/release.json"
 DATA_PATH = "data/{config}/{split}-{shard:05d}-of-{shards:05d}.parquet"
 SPLITS = ("train", "validation")
@@ -30,6 +30,15 @@ class Input(BaseModel):
 class Excluded(BaseModel):
     name: str
     reason: str
+
+
+class ChartCounts(BaseModel):
+    """One labeler's chart on the card: how often each of its values occurs (`Labeler.stats`)."""
+
+    title: str
+    unit: str  # "share" of all ticks, or "count"
+    bars: int
+    counts: dict[str, int]
 
 
 class ReleaseMeta(BaseModel):
@@ -52,6 +61,10 @@ class ReleaseMeta(BaseModel):
     filtered: list[Excluded]
     warnings: list[Excluded] = []  # built, with a note (frames and lines trimmed to agree)
     files: dict[str, str]  # path in the release -> sha256
+    ticks: int  # ticks of the built episodes
+    sizes: dict[str, dict[str, int]]  # config -> split -> Arrow bytes (the card's dataset_info)
+    charts: dict[str, ChartCounts]  # space -> its chart on the card
+    about: str = ""  # the card's About text
     validation: dict | None = None  # figures of `curate validate`, once run
 
     def write(self, folder: Path) -> None:
@@ -62,12 +75,24 @@ class ReleaseMeta(BaseModel):
 
     @classmethod
     def read(cls, folder: Path) -> ReleaseMeta:
+        """The meta of a release folder, refused with what to do when this curate cannot read it."""
         path = folder / META_PATH
         if not path.exists():
             raise FileNotFoundError(
                 f"{folder}: not a release folder (no {META_PATH}); run curate build"
             )
-        return cls.model_validate_json(path.read_text())
+        data = json.loads(path.read_text())
+        found = data.get("format_version") if isinstance(data, dict) else None
+        if found != FORMAT_VERSION:
+            todo = (
+                "upgrade curate (pip install -U curate)"
+                if isinstance(found, int) and found > FORMAT_VERSION
+                else "rebuild it from its recipe with this curate (curate build RECIPE)"
+            )
+            raise ValueError(
+                f"{path} has format_version {found}, this curate reads {FORMAT_VERSION}: {todo}"
+            )
+        return cls.model_validate(data)
 
 
 def release_files(folder: Path) -> list[str]:
@@ -78,14 +103,21 @@ def release_files(folder: Path) -> list[str]:
 
 
 def fingerprint(
-    recipe: dict, labelers: dict[str, str], inputs: list[Input], about: str = ""
+    recipe: dict,
+    labelers: dict[str, str],
+    inputs: list[Input],
+    about: str,
+    code: str,
+    libraries: dict[str, str],
 ) -> str:
-    """What was asked: the recipe, the labeler versions, the inputs, the card's About text, and the
-    code that turns them into a release."""
+    """What was asked: the recipe, the labeler versions, the inputs, the card's About text, and
+    what turns them into bytes: the code a build runs (`curate.hashing.code_sha256`) and the
+    versions of the libraries that write them."""
     return sha256_json(
         {
             "format_version": FORMAT_VERSION,
-            "code": code_sha256(),
+            "code": code,
+            "libraries": libraries,
             "recipe": recipe,
             "labelers": labelers,
             "inputs": [i.model_dump() for i in sorted(inputs, key=lambda i: i.name)],

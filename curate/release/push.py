@@ -6,6 +6,11 @@ before uploading anything, when the tag exists, and it writes the whole release 
 whose tree is exactly the release folder: a shard left over from an earlier release would
 otherwise leak into this one's `data_files`.
 
+Because that commit replaces main, push also refuses, unless forced, when main holds a release
+of another name (a mistyped `--repo` would silently overwrite someone's dataset) and when the
+version is lower than the newest `v*` tag (main would go back in time while `load_dataset`
+users without a revision expect the newest release). Forcing never moves a tag.
+
 The Hub address and credentials are huggingface_hub's own: `HF_ENDPOINT` (read when push runs,
 not when the library was imported) and `HF_TOKEN` (or a token stored by `hf auth login`), which
 this module never reads, prints or writes.
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -33,7 +39,8 @@ BRANCH = "main"
 # Kept when the tree is made equal to the release: the Hub writes it into every new repo and
 # reads its LFS rules.
 HUB_FILES = frozenset({".gitattributes"})
-_VERSION = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?")
+# Semantic versioning 2.0.0: MAJOR.MINOR.PATCH, an optional -prerelease and +build.
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
 _REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 
 
@@ -62,6 +69,11 @@ def release_tag(version: str) -> str:
 
 def release_version(folder: Path) -> str:
     """The version in `meta/release.json`, checked before anything touches the network."""
+    return _local_meta(folder)["version"]
+
+
+def _local_meta(folder: Path) -> dict:
+    """`meta/release.json` of a release folder, with a semantic `version`."""
     meta = folder / META_PATH
     if not meta.is_file():
         raise PushError(f"not a release folder: run curate build first ({meta} is missing)")
@@ -69,10 +81,26 @@ def release_version(folder: Path) -> str:
         data = json.loads(meta.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PushError(f"{meta} is not valid JSON ({e}): run curate build again") from e
-    version = data.get("version") if isinstance(data, dict) else None
+    data = data if isinstance(data, dict) else {}
+    version = data.get("version")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
         raise PushError(f"{meta} has no semantic version (got {version!r}): run curate build again")
-    return version
+    return data
+
+
+def version_precedence(version: str) -> tuple:
+    """A sort key that orders versions as semantic versioning 2.0.0 does (build metadata ignored).
+
+    >>> sorted(["0.10.0", "0.2.0", "1.0.0", "1.0.0-rc.1", "1.0.0-alpha"], key=version_precedence)
+    ['0.2.0', '0.10.0', '1.0.0-alpha', '1.0.0-rc.1', '1.0.0']
+    """
+    match = _VERSION.fullmatch(version)
+    if match is None:
+        raise ValueError(f"not a semantic version: {version!r}")
+    major, minor, patch, pre = match.groups()
+    # A release sorts after its prereleases; numeric identifiers sort before alphanumeric ones.
+    identifiers = [(0, int(i), "") if i.isdigit() else (1, 0, i) for i in (pre or "").split(".")]
+    return int(major), int(minor), int(patch), pre is None, identifiers if pre else []
 
 
 def hub_endpoint() -> str:
@@ -80,17 +108,27 @@ def hub_endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
-def push(folder: Path, repo_id: str, *, private: bool = False, progress: bool = True) -> PushResult:
+def push(
+    folder: Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    progress: bool = True,
+    force: bool = False,
+) -> PushResult:
     """Upload `folder` to the dataset repo `repo_id` as one commit and tag it `v<version>`.
 
     Creates the repo when it is missing (`private` applies only then). Raises PushError, with
-    nothing uploaded, when the tag exists: a release is never re-tagged. `progress` shows the
-    client's upload bars. One `create_commit`, not `upload_folder`: with hf_xet installed,
-    `upload_folder` may split a large folder into several commits, and main would then hold
-    half a release between them.
+    nothing uploaded, when the tag exists: a release is never re-tagged, `force` or not. Also
+    refuses, unless `force`, when main holds a release of another name or a `v*` tag names a
+    newer version. `progress` shows the client's upload bars. One `create_commit`, not
+    `upload_folder`: with hf_xet installed, `upload_folder` may split a large folder into
+    several commits, and main would then hold half a release between them.
     """
     folder = Path(folder)
-    tag = release_tag(release_version(folder))
+    meta = _local_meta(folder)
+    name, version = meta.get("name"), meta["version"]
+    tag = release_tag(version)
     if not _REPO_ID.fullmatch(repo_id):
         raise PushError(f"--repo must be ORG/NAME, got {repo_id!r}")
     endpoint = hub_endpoint()
@@ -103,9 +141,14 @@ def push(folder: Path, repo_id: str, *, private: bool = False, progress: bool = 
         if tag in tagged:
             raise PushError(_retag_message(repo_id, tag, tagged[tag]))
         head = next((ref.target_commit for ref in refs.branches if ref.name == BRANCH), None)
+        remote = api.list_repo_files(repo_id, repo_type=REPO_TYPE, revision=head) if head else []
+        if not force:
+            if META_PATH in remote:
+                _check_same_name(api, repo_id, head, name)
+            _check_not_older(repo_id, version, tagged)
         commit = api.create_commit(
             repo_id,
-            _operations(api, folder, repo_id, head),
+            _operations(folder, remote),
             commit_message=f"curate release {tag}",
             repo_type=REPO_TYPE,
             revision=BRANCH,
@@ -115,12 +158,47 @@ def push(folder: Path, repo_id: str, *, private: bool = False, progress: bool = 
     return PushResult(repo_id, commit.oid, tag, f"{endpoint}/datasets/{repo_id}/tree/{tag}")
 
 
+def _check_same_name(api: HfApi, repo_id: str, head: str | None, name: object) -> None:
+    """Refuse to replace a main that holds a release of another name."""
+    with tempfile.TemporaryDirectory(prefix="curate-push-") as tmp:
+        path = api.hf_hub_download(
+            repo_id, META_PATH, repo_type=REPO_TYPE, revision=head, local_dir=tmp
+        )
+        try:
+            there = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            there = None  # not curate's, or broken: either way not this release's
+    there = there if isinstance(there, dict) else {}
+    if there.get("name") == name:
+        return
+    if isinstance(there.get("name"), str):
+        what = f"release {there['name']!r} version {there.get('version')}"
+    else:
+        what = f"a {META_PATH} with no release name"
+    raise PushError(
+        f"{BRANCH} of {repo_id} holds {what}, not {name!r}: push to a repo of its own with"
+        f" --repo, or pass --force to replace {repo_id}'s {BRANCH} with {name!r}"
+    )
+
+
+def _check_not_older(repo_id: str, version: str, tagged: dict[str, str]) -> None:
+    """Refuse a version lower than the newest release tag: main would go back in time."""
+    versions = [t[1:] for t in tagged if t.startswith("v") and _VERSION.fullmatch(t[1:])]
+    newest = max(versions, key=version_precedence, default=None)
+    if newest is None or version_precedence(version) >= version_precedence(newest):
+        return
+    raise PushError(
+        f"{repo_id} already has release {release_tag(newest)}, newer than {version}: set"
+        f" `version` in the recipe above {newest} and build again, or pass --force to put"
+        f" {version} on {BRANCH} anyway"
+    )
+
+
 def _operations(
-    api: HfApi, folder: Path, repo_id: str, head: str | None
+    folder: Path, remote: list[str]
 ) -> list[CommitOperationAdd | CommitOperationDelete]:
-    """Add every release file; delete what `head` holds beyond them (but the Hub's own)."""
+    """Add every release file; delete what main holds beyond them (but the Hub's own)."""
     local = release_files(folder)
-    remote = api.list_repo_files(repo_id, repo_type=REPO_TYPE, revision=head) if head else []
     stale = sorted(set(remote) - set(local) - HUB_FILES)
     adds = [CommitOperationAdd(path, folder / path) for path in local]
     return [*adds, *(CommitOperationDelete(path) for path in stale)]

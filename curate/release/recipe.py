@@ -8,9 +8,10 @@ other than the one the author asked for.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -23,19 +24,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from curate.contract import QUALIFYING_FAMILIES
+from curate.formats import CONFIGS, MIXTURE_FORMS, Config, config_spaces
+from curate.labelers import BUILTIN, Labeler, LabelerError, labeler_class, registry
 
-CONFIGS = (
-    "ticks",
-    "text_action",
-    "motion_action",
-    "grounding_action",
-    "motion_coa",
-    "grounding_coa",
-    "all_in_one",
-)
-Config = Literal[CONFIGS]
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -43,11 +36,35 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A rollout's task from its name, by OpenHA's naming (`20251014-230524_reset_0_craft_item:arrow`).
+OPENHA_TASK = (
+    r"(?:^|_)(?P<family>mine_block|craft_item|kill_entity|use_item|pickup)[:_](?P<object>\w+)$"
+)
+
+
 class FolderSource(Strict):
     """Recordings already on disk: VPT `.jsonl` (+ `.mp4`) files or MineStudio rollout folders."""
 
     format: Literal["vpt", "minestudio"]
     path: Path
+    video: bool = True  # VPT: each .jsonl has its .mp4; `false` for action-only releases
+    # What the player was asked to do (`craft_item:arrow`): the instruction where events give
+    # none. Without it, `task_pattern` takes it from each recording's name (its groups `family`
+    # and `object`); `null` takes none.
+    task: Annotated[str, Field(pattern=r"^\w+:\w+$")] | None = None
+    task_pattern: str | None = OPENHA_TASK
+
+    @field_validator("task_pattern")
+    @classmethod
+    def _pattern(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                groups = re.compile(pattern).groupindex
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+            if not {"family", "object"} <= groups.keys():
+                raise ValueError("needs the named groups (?P<family>...) and (?P<object>...)")
+        return pattern
 
 
 class IndexSource(Strict):
@@ -100,36 +117,30 @@ class Images(Strict):
     quality: Annotated[int, Field(ge=1, le=100)] = 90
 
 
-class TextParams(Strict):
-    mode: Literal["compact", "reserved"] = "reserved"  # the released OpenHA data is reserved
-
-
-class VptParams(Strict):
-    bins: Literal[11, 21] = 11
-
-
-class MotionParams(Strict):
-    min_run: Annotated[int, Field(ge=0)] = 0  # ticks; OpenHA's behaviour is 0
-    min_turn_deg: Annotated[float, Field(ge=0)] = 0.0
-
-
-class InstructionParams(Strict):
-    families: list[str] = Field(default_factory=lambda: list(QUALIFYING_FAMILIES))
-
-
-class Labelers(Strict):
-    """Labeler parameters, checked here so a typo is named before any episode is built."""
-
-    text: TextParams = Field(default_factory=TextParams)
-    vpt: VptParams = Field(default_factory=VptParams)
-    motion: MotionParams = Field(default_factory=MotionParams)
-    instruction: InstructionParams = Field(default_factory=InstructionParams)
-
-
 class Card(Strict):
     license: str = "mit"
     description: str = ""  # the card's opening paragraph
     about: Path | None = None  # a markdown file (data_cards/) shown as the card's "About" section
+
+
+class Gate(Strict):
+    """When `curate validate` passes: the model's `exact_action` interval lies above each named
+    baseline's, and each named figure of the model reaches its minimum."""
+
+    beat: list[Literal["noop", "majority", "previous"]] = ["noop", "majority"]
+    min: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}  # e.g. {exact_action: 0.3}
+
+
+class Validate(Strict):
+    """How `curate validate` checks a release: it says how to check the data, not what the data
+    is, so it is not part of the fingerprint."""
+
+    configs: list[Config] | None = None  # default: all_in_one when built, else every SFT config
+    steps: Annotated[int, Field(ge=1)] = 1500
+    seeds: Annotated[list[int], Field(min_length=1)] = [0]
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    image_size: tuple[Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)]] = (64, 36)
+    gate: Gate = Field(default_factory=Gate)
 
 
 class Recipe(Strict):
@@ -139,17 +150,18 @@ class Recipe(Strict):
     version: str
     seed: int = 0
     sources: Annotated[list[Source], Field(min_length=1)]
-    configs: Annotated[list[Config], Field(min_length=1)] = Field(default_factory=lambda: ["ticks"])
+    configs: Annotated[list[Config], Field(min_length=1)] = ["ticks"]  # pydantic copies it
     filters: Filters = Field(default_factory=Filters)
-    labelers: Labelers = Field(default_factory=Labelers)
+    # space -> its labeler's parameters (the labeler's `Params`); `from: module:Class` names a
+    # labeler of another package. Naming a space enables its labeler.
+    labelers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     history: Annotated[int, Field(ge=0, le=16)] = 0  # earlier frames per SFT row
     images: Images = Field(default_factory=Images)
     # grounding_coa joins the default once the grounding labeler lands
-    mixture: dict[Literal["text_action", "motion_coa", "grounding_coa"], float] = Field(
-        default_factory=lambda: {"text_action": 1.0, "motion_coa": 1.0}
-    )
+    mixture: dict[str, float] = {"text_action": 1.0, "motion_coa": 1.0}
     validation: Annotated[float, Field(ge=0, lt=1)] = 0.1  # share of episodes, by id hash
     card: Card = Field(default_factory=Card)
+    validate_: Validate = Field(default_factory=Validate, alias="validate")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -167,23 +179,75 @@ class Recipe(Strict):
     @field_validator("mixture")
     @classmethod
     def _weights(cls, mixture: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(mixture) - set(MIXTURE_FORMS))
+        if unknown:
+            raise ValueError(
+                f"unknown form {unknown[0]!r}; the forms are {', '.join(MIXTURE_FORMS)}"
+            )
         if any(w < 0 for w in mixture.values()) or not sum(mixture.values()) > 0:
             raise ValueError("mixture weights must be >= 0 with a positive sum")
         return mixture
 
+    @field_validator("labelers")
+    @classmethod
+    def _labelers(cls, labelers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each entry checked against its labeler's `Params`, defaults filled in."""
+        checked = {}
+        for space, entry in labelers.items():
+            params = dict(entry or {})
+            target = params.pop("from", None)
+            try:
+                labeler = labeler_class(space, target)
+                values = labeler.Params.model_validate(params).model_dump(mode="json")
+            except LabelerError as exc:
+                context = {"where": "", "message": str(exc)}
+                raise PydanticCustomError("labeler", "{message}", context) from None
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in (space, *first["loc"]))
+                raise PydanticCustomError(
+                    "labeler",
+                    "{message}",
+                    {"where": where, "message": first["msg"].removeprefix("Value error, ")},
+                ) from None
+            checked[space] = {**({"from": target} if target else {}), **values}
+        return checked
+
     @model_validator(mode="after")
     def _frames(self) -> Recipe:
         images = [c for c in self.configs if c != "ticks"]
-        if images and any(isinstance(s, IndexSource) and not s.video for s in self.sources):
+        no_video = [s for s in self.sources if isinstance(s, IndexSource | FolderSource)
+                    and not s.video]  # fmt: skip
+        if images and no_video:
             raise ValueError(
                 f"configs {', '.join(images)} need frames, but a source has `video: false`"
             )
         return self
 
+    def spaces(self) -> list[str]:
+        """The labelers this recipe runs: those its configs read, and those it names, in the
+        registry's order (curate's own first)."""
+        wanted = set(self.labelers)
+        for config in self.configs:
+            wanted.update(config_spaces(config, self.mixture))
+        known = list(registry())
+        return sorted(wanted, key=lambda s: (known.index(s) if s in known else len(known), s))
+
+    def labeler(self, space: str) -> Labeler:
+        """The labeler of `space` with this recipe's parameters and seed."""
+        params = dict(self.labelers.get(space, {}))
+        cls = labeler_class(space, params.pop("from", None))
+        return cls(cls.Params.model_validate(params), seed=self.seed)
+
     def normalised(self) -> dict:
-        """The recipe as plain JSON data with every default filled in: what the fingerprint hashes
-        and what the release records."""
-        return json.loads(self.model_dump_json())
+        """The recipe as plain JSON data with every default filled in, the parameters of every
+        labeler it runs included: what the fingerprint hashes and what the release records."""
+        data = json.loads(self.model_dump_json(by_alias=True))
+        for space in self.spaces():
+            if space not in data["labelers"]:
+                data["labelers"][space] = self.labeler(space).params.model_dump(mode="json")
+        data["labelers"] = {space: data["labelers"][space] for space in self.spaces()}
+        return data
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -224,17 +288,38 @@ def load_recipe(path: Path | str) -> Recipe:
         first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         tags = ("folder", "index", "synth")
         key = ".".join(str(p) for p in first["loc"] if p not in tags) or "recipe"
+        if first["type"] == "labeler" and first["ctx"]["where"]:
+            key = f"{key}.{first['ctx']['where']}"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         message = first["msg"].removeprefix("Value error, ")
         raise RecipeError(f"{path}: {key}: {message}{more}") from None
-    return recipe
+    return _relative(recipe, path.parent)
+
+
+def _relative(recipe: Recipe, base: Path) -> Recipe:
+    """The recipe with its absolute paths made relative to `base`: a release records its recipe,
+    and must never publish where the builder keeps files."""
+
+    def rel(value: object) -> object:
+        if isinstance(value, Path) and value.is_absolute():
+            return Path(os.path.relpath(value, base.resolve()))
+        return value
+
+    sources = [
+        s.model_copy(
+            update={n: rel(getattr(s, n)) for n in ("path", "index", "cache") if hasattr(s, n)}
+        )
+        for s in recipe.sources
+    ]
+    card = recipe.card.model_copy(update={"about": rel(recipe.card.about)})
+    return recipe.model_copy(update={"sources": sources, "card": card})
 
 
 def about_text(recipe: Recipe, base: Path) -> str:
     """The text of the recipe's `card.about` file ("" when it names none)."""
     if recipe.card.about is None:
         return ""
-    path = recipe.card.about if recipe.card.about.is_absolute() else base / recipe.card.about
+    path = base / recipe.card.about
     try:
         return path.read_text()
     except OSError as exc:
@@ -242,18 +327,24 @@ def about_text(recipe: Recipe, base: Path) -> str:
 
 
 def resolve_source(source: Source, base: Path) -> Source:
-    """The source with its relative paths made absolute against `base` (the recipe's folder)."""
+    """The source with its paths (relative to the recipe) made absolute against `base`, the
+    recipe's folder."""
     fields = {
         name: base / value
         for name in ("path", "index", "cache")
-        if isinstance(value := getattr(source, name, None), Path) and not value.is_absolute()
+        if isinstance(value := getattr(source, name, None), Path)
     }
     return source.model_copy(update=fields)
 
 
 def json_schema() -> dict:
-    """The recipe's JSON Schema (`schemas/recipe.schema.json`)."""
-    return Recipe.model_json_schema()
+    """The recipe's JSON Schema (`schemas/recipe.schema.json`), with the parameters of curate's
+    own labelers under `labelers`."""
+    schema = Recipe.model_json_schema()
+    schema["properties"]["labelers"]["properties"] = {
+        space: labeler_class(space).Params.model_json_schema() for space in BUILTIN
+    }
+    return schema
 
 
 if __name__ == "__main__":  # regenerate schemas/recipe.schema.json

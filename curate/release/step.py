@@ -1,29 +1,34 @@
 """The per-episode step of a build: read, filter, label, format, write the episode's parts.
 
-It runs in executor worker processes, so its input is a small picklable `EpisodeTask` and
-its output a JSON-able result; the rows themselves go to parquet parts in the task's folder.
+It runs in executor workers (processes here, nodes of a cluster later), so its input is a small
+picklable `EpisodeTask` whose paths are a storage root plus a relative name, and its output a
+typed `EpisodeResult`; the rows go to parquet parts in the task's work folder.
+
+Only a fault of the recording quarantines it (a `RecordingError` from its reader, its video or
+its frames). Anything else is a bug in curate or a problem of this machine (a full disk): it
+fails the build with its traceback and leaves no marker, so no data is silently dropped and a
+rerun builds the episode again.
 """
 
 from __future__ import annotations
 
-import traceback
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
-from curate.contract import BINARY_ACTIONS, FRAME_HEIGHT
-from curate.episode import Episode, episode_rng, resample
-from curate.formats.chat import SCHEMA as CHAT_SCHEMA
-from curate.formats.chat import Turn, chat_table, mixture_forms
-from curate.formats.images import draw_cursor, to_jpeg
-from curate.formats.ticks import LABEL_FIELDS, ticks_table
-from curate.labelers import labeler_class
+from curate.episode import Episode, FrameReader, as_frame
+from curate.formats.sft import JpegFrames, SftOptions, plan_rows, write_sft
+from curate.formats.ticks import ticks_schema, ticks_table
 from curate.readers import RecordingError, read_episode
-from curate.readers.video import iter_frames
+from curate.readers.video import read_frames
 from curate.release.recipe import Recipe
 
 
@@ -31,184 +36,156 @@ from curate.release.recipe import Recipe
 class EpisodeTask:
     """One recording to build, and where its parts go."""
 
-    name: str  # the recording's relative name
-    path: Path
+    name: str  # the recording's name in the release
+    root: Path  # the storage root of its source
+    rel: str  # the recording, relative to `root`
     split: str
-    work: Path
+    staging: Path  # the build's staging root
     recipe: Recipe
+    video: bool = True  # a VPT recording must have its .mp4
+    task: str | None = None  # what the player was asked to do, when the source says
+
+    @property
+    def recording(self) -> Path:
+        return self.root / self.rel
+
+    @property
+    def work(self) -> Path:
+        return work_folder(self.staging, self.name)
 
 
-def labeler(space: str, recipe: Recipe):
-    """The labeler of `space` with the recipe's parameters (motion ties use the recipe seed)."""
-    params = dict(getattr(recipe.labelers, space))
-    if space == "motion":
-        params.setdefault("seed", recipe.seed)
-    return labeler_class(space)(**params)
+def work_folder(staging: Path, name: str) -> Path:
+    """Where the episode of recording `name` keeps its parts and marker while a build runs."""
+    return staging / "work" / hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
-def build_episode(task: EpisodeTask) -> dict:
-    """Build one episode's parts; a bad recording comes back quarantined with its reason.
+class EpisodeResult(BaseModel):
+    """What became of one recording; the executor stores it as the task's completion marker."""
 
-    Errors of this machine (a full disk, no memory) are not the recording's fault: they stop the
-    build with no marker, so a rerun builds the episode again instead of keeping a false reason.
-    """
-    result = {"name": task.name, "split": task.split, "rows": {}, "bytes": {}}
-    recipe = task.recipe
+    name: str
+    split: str
+    status: Literal["built", "filtered", "quarantined"]
+    reason: str | None = None  # why it was filtered or quarantined
+    episode_id: str | None = None
+    ticks: int = 0
+    warnings: list[str] = []
+    rows: dict[str, int] = {}  # config -> rows
+    bytes: dict[str, int] = {}  # config -> Arrow bytes of its rows
+    stats: dict[str, dict[str, int]] = {}  # space -> the counts behind its chart
+
+
+def build_episode(task: EpisodeTask) -> EpisodeResult:
+    """Build one episode's parts; a bad recording comes back quarantined with its reason."""
     try:
-        sft = [c for c in recipe.configs if c != "ticks"]
-        episode = read_episode(task.path)
-        result.update(
-            episode_id=episode.episode_id, ticks=len(episode), warnings=list(episode.warnings)
-        )
-        reason = filter_reason(episode, recipe)
-        if reason:
-            return {**result, "status": "filtered", "reason": reason}
-        if sft and episode.frames is None:
-            raise RecordingError(task.path, "no video beside the recording; image configs need it")
-        task.work.mkdir(parents=True, exist_ok=True)
-        full = full_labels(episode, recipe)
-        result["stats"] = label_stats(full)
-        if "ticks" in recipe.configs:
-            table = ticks_table(episode, full)
-            pq.write_table(table, task.work / "ticks.parquet", compression="zstd")
-            result["rows"]["ticks"], result["bytes"]["ticks"] = table.num_rows, table.nbytes
-        if sft:
-            for config, (rows, size) in write_sft(episode, recipe, sft, task.work, full).items():
-                result["rows"][config], result["bytes"][config] = rows, size
-        return {**result, "status": "built"}
-    except (OSError, MemoryError):
-        raise
+        return _build(task)
     except RecordingError as exc:
-        return {**result, "status": "quarantined", "reason": _reason(exc, task.path)}
-    except Exception as exc:  # noqa: BLE001 - one broken recording must not lose the others
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        where = f"{Path(last.filename).name}:{last.lineno}"
-        reason = _reason(f"internal error at {where}: {exc!r}", task.path)
-        return {**result, "status": "quarantined", "reason": reason}
+        reason = _reason(exc, task.recording)
+        return EpisodeResult(name=task.name, split=task.split, status="quarantined", reason=reason)
 
 
-def _reason(error: RecordingError | str, path: Path) -> str:
-    """A quarantine reason that names files by name only: the release must not depend on where
-    the builder keeps its recordings."""
-    if isinstance(error, RecordingError):
-        where = error.path.name + (f":{error.line}" if error.line is not None else "")
-        error = f"{where}: {error.reason}"
-    for folder in (path.parent, path):
-        error = error.replace(f"{folder}/", "").replace(str(folder), path.name)
-    return error
+def _build(task: EpisodeTask) -> EpisodeResult:
+    recipe = task.recipe
+    episode = read_episode(task.recording)
+    episode.task = task.task
+    result = EpisodeResult(
+        name=task.name,
+        split=task.split,
+        status="built",
+        episode_id=episode.episode_id,
+        ticks=len(episode),
+        warnings=list(episode.warnings),
+    )
+    reason = filter_reason(episode, recipe)
+    if reason:
+        return result.model_copy(update={"status": "filtered", "reason": reason})
+    if episode.source == "vpt" and task.video and episode.frames is None:
+        raise RecordingError(
+            task.recording.with_suffix(".mp4"),
+            "missing: each recording needs its video beside its .jsonl (for an action-only "
+            "release, set `video: false` on the source)",
+        )
+
+    labelers = {space: recipe.labeler(space) for space in recipe.spaces()}
+    own = {s: lab.label(episode) for s, lab in labelers.items() if not lab.needs_frames}
+    readers: dict[str, FrameReader] = {}
+    for space, lab in labelers.items():
+        reader = lab.frame_reader(episode) if lab.needs_frames else None
+        if reader is not None:
+            readers[space] = reader
+    sft = [c for c in recipe.configs if c != "ticks"]
+    options = sft_options(recipe)
+    rows = plan_rows(episode, _joined(episode, own), labelers, options) if sft else None
+    jpeg = JpegFrames(episode, rows.frame_ticks, options) if rows else None
+    consumers: list[FrameReader] = list(readers.values())
+    if jpeg is not None:
+        consumers.append(jpeg)
+    if consumers:
+        if episode.frames is None:
+            raise RecordingError(task.recording, "no video: the recipe's configs need frames")
+        read_frames(episode.frames, consumers)
+    for space, lab in labelers.items():
+        if lab.needs_frames:
+            own[space] = lab.label(episode, readers.get(space))
+    labels = _joined(episode, own)
+    stats = {space: lab.stats(episode, own[space]) for space, lab in labelers.items()}
+
+    task.work.mkdir(parents=True, exist_ok=True)
+    written: dict[str, tuple[int, int]] = {}
+    if "ticks" in recipe.configs:
+        table = ticks_table(episode, labels, ticks_schema_of(recipe))
+        pq.write_table(table, task.work / "ticks.parquet", compression="zstd")
+        written["ticks"] = (table.num_rows, table.nbytes)
+    if rows is not None and jpeg is not None:
+        written |= write_sft(episode, rows, jpeg.jpeg, sft, options, task.work)
+    return result.model_copy(
+        update={
+            "rows": {c: n for c, (n, _) in written.items()},
+            "bytes": {c: size for c, (_, size) in written.items()},
+            "stats": stats,
+        }
+    )
+
+
+def ticks_schema_of(recipe: Recipe) -> pa.Schema:
+    """The `ticks` config's schema: the tick table and the fields of every labeler it runs."""
+    return ticks_schema(f for space in recipe.spaces() for f in recipe.labeler(space).fields)
+
+
+def sft_options(recipe: Recipe) -> SftOptions:
+    images = recipe.images
+    return SftOptions(
+        width=images.width,
+        height=images.height,
+        quality=images.quality,
+        stride=images.stride,
+        history=recipe.history,
+        keep_noop=recipe.filters.keep_noop,
+        mixture=dict(recipe.mixture),
+        seed=recipe.seed,
+    )
+
+
+def _joined(episode: Episode, labels: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The tick table with every labeler's columns beside it."""
+    return pl.concat([as_frame(episode.ticks), *labels.values()], how="horizontal")
 
 
 def filter_reason(episode: Episode, recipe: Recipe) -> str | None:
     """Why the recipe's filters leave this episode out, or None to keep it."""
     if len(episode) < recipe.filters.min_ticks:
         return f"{len(episode)} ticks, fewer than filters.min_ticks = {recipe.filters.min_ticks}"
-    gui = pa.compute.mean(episode.ticks.column("gui_open").cast(pa.float64())).as_py()
+    gui = pc.mean(episode.ticks.column("gui_open").cast(pa.float64())).as_py()
     if gui > recipe.filters.max_gui_share:
         return f"GUI open on {gui:.0%} of ticks, more than filters.max_gui_share"
     return None
 
 
-def full_labels(episode: Episode, recipe: Recipe) -> pl.DataFrame:
-    """The tick table with the label columns of every tick-level space beside it."""
-    labels = [labeler(space, recipe).label(episode) for space in LABEL_FIELDS]
-    return pl.concat([pl.from_arrow(episode.ticks), *labels], how="horizontal")
-
-
-def label_stats(full: pl.DataFrame) -> dict:
-    """Counts behind the card's action-distribution plots (summed over episodes by the build)."""
-    moved = (pl.col("camera_pitch") != 0) | (pl.col("camera_yaw") != 0)
-    text = pl.col("text_action")
-    phrases = full["motion_text"].str.strip_prefix("Motion: ").str.split(", ").explode()
-    ends = (
-        full.filter(pl.col("instruction_is_end"))["instruction_event"].str.split(":").list.first()
-    )
-    return {
-        "env": {
-            **{name: int(full[name].sum()) for name in BINARY_ACTIONS},
-            "camera": int(full.select(moved.sum()).item()),
-            "null": int(full["null"].sum()),
-        },
-        "vpt": _counts(full["vpt_buttons"].cast(pl.String)),
-        "text": {
-            part: int(full.select(text.str.contains(part, literal=True).sum()).item())
-            for part in ("move(", "press(", "click(left)", "click(right)", "no_op")
-        },
-        "motion": _counts(phrases),
-        "events": _counts(ends),
-    }
-
-
-def _counts(values: pl.Series) -> dict[str, int]:
-    counts = values.drop_nulls().value_counts()
-    return {str(k): int(v) for k, v in zip(counts[:, 0], counts[:, 1], strict=True)}
-
-
-def sft_turns(
-    episode: Episode, recipe: Recipe, full: pl.DataFrame
-) -> tuple[list[Turn], np.ndarray]:
-    """The kept ticks (every `stride`-th, aggregated) with their labels, and which are no-ops.
-
-    `full` holds the per-tick labels already made; only a stride above 1 needs text and motion
-    labelled again, on the resampled ticks."""
-    kept = Episode(
-        episode.episode_id, episode.source, resample(episode.ticks, recipe.images.stride)
-    )
-    resampled = full
-    if recipe.images.stride > 1:
-        spaces = ("text", "motion")
-        resampled = pl.concat([labeler(s, recipe).label(kept) for s in spaces], how="horizontal")
-    action = resampled["text_action"].to_list()
-    motion = resampled["motion_text"].to_list()
-    instruction = full["instruction_text"]
-    ticks = kept.ticks.column("tick").to_numpy()
-    turns = [
-        Turn(int(t), a, m, None, instruction[int(t)])
-        for t, a, m in zip(ticks, action, motion, strict=True)
-    ]
-    return turns, kept.ticks.column("null").to_numpy(zero_copy_only=False)
-
-
-ROWS_PER_WRITE = 256  # SFT rows are built and written in blocks, so memory stays bounded
-
-
-def write_sft(
-    episode: Episode, recipe: Recipe, configs: list[str], work: Path, full: pl.DataFrame
-) -> dict[str, tuple[int, int]]:
-    """Write the chat rows of every SFT config for one episode; config -> (rows, Arrow bytes)."""
-    turns, null = sft_turns(episode, recipe, full)
-    keep = episode_rng(recipe.seed, f"{episode.episode_id}:noop").random(len(turns))
-    rows = [i for i in range(len(turns)) if not null[i] or keep[i] < recipe.filters.keep_noop]
-    needed = sorted({turns[j].tick for i in rows for j in range(max(0, i - recipe.history), i + 1)})
-    jpeg = frames_as_jpeg(episode, needed, recipe)
-    common = {"episode_id": episode.episode_id, "source": episode.source, "history": recipe.history}
-    written = {}
-    for config in configs:
-        forms = None
-        if config == "all_in_one":
-            rng = episode_rng(recipe.seed, f"{episode.episode_id}:mixture")
-            forms = mixture_forms(len(rows), recipe.mixture, rng)
-        size = 0
-        with pq.ParquetWriter(work / f"{config}.parquet", CHAT_SCHEMA, compression="zstd") as out:
-            for start in range(0, len(rows), ROWS_PER_WRITE):
-                block = slice(start, start + ROWS_PER_WRITE)
-                table = chat_table(config, turns, rows[block], jpeg,
-                                   forms=forms[block] if forms else None, **common)  # fmt: skip
-                out.write_table(table)
-                size += table.nbytes
-        written[config] = (len(rows), size)
-    return written
-
-
-def frames_as_jpeg(episode: Episode, ticks: list[int], recipe: Recipe) -> dict[int, bytes]:
-    """JPEG bytes of the given ticks' frames, with the cursor drawn on VPT frames in a GUI."""
-    images = recipe.images
-    gui = episode.ticks.column("gui_open").to_pylist()
-    cursor_x = episode.ticks.column("cursor_x").to_pylist()
-    cursor_y = episode.ticks.column("cursor_y").to_pylist()
-    out = {}
-    for tick, frame in zip(ticks, iter_frames(episode.frames, ticks), strict=True):
-        if episode.source == "vpt" and gui[tick] and cursor_x[tick] is not None:
-            scale = frame.shape[0] / FRAME_HEIGHT  # cursor columns are 640x360 frame pixels
-            frame = draw_cursor(frame, cursor_x[tick] * scale, cursor_y[tick] * scale)
-        out[tick] = to_jpeg(frame, images.width, images.height, images.quality)
-    return out
+def _reason(error: RecordingError, recording: Path) -> str:
+    """The quarantine reason: the file by name (and line), then what is wrong with it. The
+    folders before a file's name are cut wherever the message repeats its path, so the release
+    never depends on where the builder keeps its recordings."""
+    where = error.path.name + (f":{error.line}" if error.line is not None else "")
+    text = f"{where}: {error.reason}"
+    for name in {error.path.name, recording.name}:
+        text = re.sub(r"[^\s'\"(]*/(?=" + re.escape(name) + r")", "", text)
+    return text

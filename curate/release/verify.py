@@ -1,13 +1,14 @@
 """`curate verify`: does a release folder hold what its meta says, and do consumers load it?
 
-Every config is loaded with `datasets.load_dataset(folder, name=config)` offline, exactly as a user
-would; counts are compared with meta, and every file's sha256 and the content hash are recomputed.
+Every config is loaded with `datasets.load_dataset(folder, name=config)` from the folder alone,
+exactly as a user would; counts are compared with meta, and every file's sha256 and the content
+hash are recomputed.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,20 +19,19 @@ from curate.release.meta import META_PATH, SPLITS, ReleaseMeta, content_hash, re
 
 
 @contextmanager
-def _offline():
-    """No network and a throwaway cache: the check must not depend on anything but the folder."""
-    keys = ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(dict.fromkeys(keys, "1"))
+def _quiet_throwaway_cache() -> Iterator[str]:
+    """A throwaway cache (the check depends on nothing but the folder) and no progress bars,
+    the caller's setting restored after."""
+    from datasets.utils import logging
+
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
     try:
         with tempfile.TemporaryDirectory() as cache:
             yield cache
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        if shown:
+            logging.enable_progress_bar()
 
 
 def verify(folder: Path | str) -> list[str]:
@@ -80,15 +80,12 @@ def _check_card(folder: Path, meta: ReleaseMeta) -> tuple[list[str], dict | None
 
 def _check_loading(folder: Path, meta: ReleaseMeta, header: dict) -> list[str]:
     from datasets import Features, load_dataset
-    from datasets.utils.logging import disable_progress_bar
-
-    disable_progress_bar()
 
     features = {
         i["config_name"]: Features._from_yaml_list(i["features"]) for i in header["dataset_info"]
     }
     problems = []
-    with _offline() as cache:
+    with _quiet_throwaway_cache() as cache:
         for config, counts in meta.counts.items():
             try:
                 loaded = load_dataset(str(folder), name=config, cache_dir=cache)

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from curate.camera import camera_basis
 from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, MOUSE_BUTTON_TO_ACTION
 from curate.world.blocks import AIR, BLOCK_IDS, TOOL_FOR_BLOCK
-from curate.world.render import camera_basis
 from curate.world.sim import PLAY_AREA, Sim
 
 # Tasks and how often the player picks each when no task list is given.
@@ -42,7 +42,7 @@ WHEEL_RIGHT = -1.0  # Minecraft: scrolling down selects the next slot to the rig
 
 
 @dataclass(frozen=True)
-class Input:
+class Controls:
     """One tick of raw input: mouse counts, held keys (as canonical action names), mouse buttons."""
 
     dx: float = 0.0
@@ -52,7 +52,7 @@ class Input:
     buttons: frozenset[int] = field(default_factory=frozenset)
 
 
-def env_action(inp: Input, hotbar_before: int) -> dict[str, Any]:
+def env_action(inp: Controls, hotbar_before: int) -> dict[str, Any]:
     """The canonical env action of one tick of input: what a reader recovers from the jsonl
     (a scroll that changes the slot counts as that slot's hotbar key)."""
     action: dict[str, Any] = {name: 0 for name in BINARY_ACTIONS}
@@ -88,19 +88,19 @@ class ScriptedPlayer:
     def __init__(self, rng: np.random.Generator, tasks: Sequence[str] | None = None):
         self.rng = rng
         self.tasks = list(tasks) if tasks else None
-        self._script: Iterator[Input] | None = None
+        self._script: Iterator[Controls] | None = None
         self._overshoot = (0.0, 0.0)  # degrees added to the aim until reached, then corrected
         self._gain = 0.35
         self._trail: deque[np.ndarray] = deque(maxlen=STUCK_TICKS)  # positions while walking
 
-    def act(self, sim: Sim) -> Input:
+    def act(self, sim: Sim) -> Controls:
         if self._script is None:
             self._script = self._play(sim)
         return next(self._script)
 
     # --- the episode ---
 
-    def _play(self, sim: Sim) -> Iterator[Input]:
+    def _play(self, sim: Sim) -> Iterator[Controls]:
         yield from self._idle(int(self.rng.integers(8, 20)))  # recordings start with hands off
         k = 0
         while True:
@@ -119,7 +119,7 @@ class ScriptedPlayer:
             yield from self._collect(sim)
             yield from self._interlude(sim)
 
-    def _interlude(self, sim: Sim) -> Iterator[Input]:
+    def _interlude(self, sim: Sim) -> Iterator[Controls]:
         """What people do between tasks: nothing, glance about, play with the hotbar, stroll."""
         choice = self.rng.choice(4, p=[0.35, 0.3, 0.15, 0.2])
         if choice == 0:
@@ -133,11 +133,11 @@ class ScriptedPlayer:
 
     # --- behaviours ---
 
-    def _idle(self, ticks: int) -> Iterator[Input]:
+    def _idle(self, ticks: int) -> Iterator[Controls]:
         for _ in range(ticks):
-            yield Input()
+            yield Controls()
 
-    def _look_around(self, sim: Sim) -> Iterator[Input]:
+    def _look_around(self, sim: Sim) -> Iterator[Controls]:
         for _ in range(int(self.rng.integers(1, 4))):
             p = sim.player
             yaw = p.yaw + float(self.rng.choice([-1, 1]) * self.rng.uniform(30, 150))
@@ -147,16 +147,16 @@ class ScriptedPlayer:
             yield from self._turn(sim, lambda eye=eye, fwd=fwd: eye + 10 * fwd, 1.0, 60)
             yield from self._idle(int(self.rng.integers(3, 20)))
 
-    def _stroll(self, sim: Sim, ticks: int) -> Iterator[Input]:
+    def _stroll(self, sim: Sim, ticks: int) -> Iterator[Controls]:
         drift = float(self.rng.normal(0, 8))
         self._trail.clear()
         for _ in range(ticks):
             if self._stuck():
                 return
             dx = (drift + self.rng.normal(0, 3)) / 10
-            yield Input(dx=round(dx, 1), keys=self._walk_keys(sim, None))
+            yield Controls(dx=round(dx, 1), keys=self._walk_keys(sim, None))
 
-    def _select(self, sim: Sim, slot: int) -> Iterator[Input]:
+    def _select(self, sim: Sim, slot: int) -> Iterator[Controls]:
         """Select a hotbar slot by its number key or by scrolling there, one notch a tick."""
         p = sim.player
         if slot == p.hotbar:
@@ -164,24 +164,24 @@ class ScriptedPlayer:
         if self.rng.random() < 0.5:
             key = frozenset({f"hotbar.{slot + 1}"})
             for _ in range(int(self.rng.integers(1, 4))):
-                yield Input(keys=key)
+                yield Controls(keys=key)
             return
         right = (slot - p.hotbar) % 9
         wheel = WHEEL_RIGHT if right <= 4 else -WHEEL_RIGHT
         while p.hotbar != slot:
-            yield Input(dwheel=wheel)
+            yield Controls(dwheel=wheel)
             yield from self._idle(int(self.rng.integers(0, 3)))
 
-    def _turn(self, sim: Sim, point, tolerance: float, max_ticks: int) -> Iterator[Input]:
+    def _turn(self, sim: Sim, point, tolerance: float, max_ticks: int) -> Iterator[Controls]:
         """Turn toward a (possibly moving) point until within `tolerance` degrees."""
         self._start_turn(sim, point())
         for _ in range(max_ticks):
             dx, dy, error = self._mouse_toward(sim, point())
             if error < tolerance:
                 return
-            yield Input(dx=dx, dy=dy)
+            yield Controls(dx=dx, dy=dy)
 
-    def _mine(self, sim: Sim, block: int) -> Iterator[Input]:
+    def _mine(self, sim: Sim, block: int) -> Iterator[Controls]:
         """Pick the nearest open block of a type, take the right tool, walk up and hold attack."""
         target = self._find_block(sim, block)
         if target is None:
@@ -207,15 +207,15 @@ class ScriptedPlayer:
             hit = sim.pick(sim.boxes())
             if hit is not None and hit.block is not None and (hit.block == target or error < 3):
                 # on the target, or aimed at it through a block in the way: dig
-                yield Input(dx=dx, dy=dy, buttons=frozenset({0}))
+                yield Controls(dx=dx, dy=dy, buttons=frozenset({0}))
             else:
-                yield Input(dx=dx, dy=dy)
+                yield Controls(dx=dx, dy=dy)
         else:
             return  # gave up: out of reach or hidden
         for _ in range(int(self.rng.integers(0, 3))):  # people release the button a bit late
-            yield Input(buttons=frozenset({0}))
+            yield Controls(buttons=frozenset({0}))
 
-    def _kill(self, sim: Sim) -> Iterator[Input]:
+    def _kill(self, sim: Sim) -> Iterator[Controls]:
         """Take the sword, chase the nearest pig and click it until it dies."""
         pigs = [m for m in sim.mobs if _horizontal(m.pos - sim.player.pos) < SEARCH_RADIUS]
         if not pigs:
@@ -224,7 +224,8 @@ class ScriptedPlayer:
         yield from self._select(sim, sim.hotbar_items().index("wooden_sword"))
         self._start_turn(sim, pig.centre)
         self._trail.clear()
-        path, goal = [], pig.pos.copy()
+        path: list[np.ndarray] | None = []
+        goal = pig.pos.copy()
         click, press, length = 0, 0, 0  # ticks into a click; pressed ticks; whole click
         for _ in range(600):
             if pig not in sim.mobs or self._stuck():
@@ -248,14 +249,14 @@ class ScriptedPlayer:
                 click += 1
             if click == length:
                 click, length = 0, 0
-            yield Input(
+            yield Controls(
                 dx=dx,
                 dy=dy,
                 keys=self._walk_keys(sim, path) if far else frozenset(),
                 buttons=frozenset({0}) if 0 < click <= press else frozenset(),
             )
 
-    def _collect(self, sim: Sim) -> Iterator[Input]:
+    def _collect(self, sim: Sim) -> Iterator[Controls]:
         """Walk onto the nearest dropped item until it is picked up."""
         drops = [d for d in sim.drops if _horizontal(d.pos - sim.player.pos) < 6]
         if not drops:
@@ -273,24 +274,24 @@ class ScriptedPlayer:
                 yield self._follow(sim, path, drop.centre)
             else:
                 dx, dy, _ = self._mouse_toward(sim, drop.centre)
-                yield Input(dx=dx, dy=dy)
+                yield Controls(dx=dx, dy=dy)
 
     # --- mouse and legs ---
 
-    def _follow(self, sim: Sim, path: list[np.ndarray], target: np.ndarray) -> Input:
+    def _follow(self, sim: Sim, path: list[np.ndarray], target: np.ndarray) -> Controls:
         """One tick of walking along a route: face the next cell, looking ahead at the target's
         height; drop cells once reached."""
         p = sim.player
         while path and _horizontal(path[0] - p.pos) < 0.35:
             path.pop(0)
         if not path:
-            return Input()
+            return Controls()
         heading = path[0] - p.pos
         heading[1] = 0.0
         look = p.eye + 4 * heading / max(np.linalg.norm(heading), 1e-6)
         look[1] = p.eye[1] + 0.5 * (target[1] - p.eye[1])
         dx, dy, _ = self._mouse_toward(sim, look)
-        return Input(dx=dx, dy=dy, keys=self._walk_keys(sim, path))
+        return Controls(dx=dx, dy=dy, keys=self._walk_keys(sim, path))
 
     def _start_turn(self, sim: Sim, point: np.ndarray) -> None:
         """A new target: pick this turn's speed and, on wide turns, an overshoot to correct."""
@@ -328,7 +329,8 @@ class ScriptedPlayer:
         fwd = camera_basis(p.yaw, 0.0)[0]
         ahead = p.pos + 0.7 * fwd
         x, y, z = int(math.floor(ahead[0])), int(math.floor(p.pos[1])), int(math.floor(ahead[2]))
-        climb = bool(path) and path[0][1] > p.pos[1] + 0.5 and _horizontal(path[0] - p.pos) < 1.2
+        step = path[0] if path else None
+        climb = step is not None and step[1] > p.pos[1] + 0.5 and _horizontal(step - p.pos) < 1.2
         if p.on_ground and (climb or sim.voxels[x, y, z] != AIR):
             return frozenset({"forward", "jump"})
         return frozenset({"forward"})
@@ -359,7 +361,8 @@ class ScriptedPlayer:
         if not ok.any():
             return None
         best = np.argmin(np.where(ok, distance + 2 * np.abs(found[:, 1] - p.pos[1]), np.inf))
-        return tuple(int(v) for v in found[best])
+        x, y, z = (int(v) for v in found[best])
+        return x, y, z
 
 
 def _horizontal(v: np.ndarray) -> float:
@@ -413,9 +416,10 @@ def route(
         x, y, z = cell
         if math.hypot(x + 0.5 - goal[0], z + 0.5 - goal[2]) <= near:
             path = []
-            while previous[cell] is not None:
-                path.append(np.array([cell[0] + 0.5, cell[1], cell[2] + 0.5]))
-                cell = previous[cell]
+            back: tuple[int, int, int] | None = cell
+            while back is not None and previous[back] is not None:
+                path.append(np.array([back[0] + 0.5, back[1], back[2] + 0.5]))
+                back = previous[back]
             return path[::-1]
         climb = not vox[x, y + 2, z]
         for dx, dz in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)):

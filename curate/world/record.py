@@ -21,6 +21,7 @@ import av
 import numpy as np
 from numba import njit
 
+from curate.camera import project
 from curate.contract import (
     ACTION_TO_KEY,
     FOV_VERTICAL_DEG,
@@ -28,8 +29,8 @@ from curate.contract import (
     FRAME_HEIGHT,
     FRAME_WIDTH,
 )
-from curate.world.player import Input, ScriptedPlayer, env_action
-from curate.world.render import Boxes, cast, draw_hud, project, render_view
+from curate.world.player import Controls, ScriptedPlayer, env_action
+from curate.world.render import Boxes, cast, draw_frame
 from curate.world.sim import Interaction, Sim, stat_key
 
 EPOCH_MS = 1_640_995_200_000  # 2022-01-01T00:00:00Z: `milli` of tick 0, then 50 ms a tick
@@ -40,7 +41,7 @@ X264_OPTIONS = {"preset": "veryfast", "crf": "23", "x264-params": "threads=1"}
 
 
 @dataclass(frozen=True)
-class Recording:
+class RecordedEpisode:
     """One written episode and the env actions the player meant, one per tick."""
 
     episode_id: str
@@ -104,15 +105,9 @@ class VideoWriter:
         self._container.close()
 
 
-def draw_frame(sim: Sim, boxes: Boxes) -> np.ndarray:
-    """The frame the player sees now: the 3D view with mining cracks, crosshair and hotbar."""
-    p = sim.player
-    frame = render_view(sim.voxels, boxes, p.eye, p.yaw, p.pitch, sim.mining_progress())
-    draw_hud(frame, p.hotbar, sim.hotbar_items())
-    return frame
-
-
-def vpt_line(tick: int, inp: Input, before: Input, pose: tuple, sim: Sim) -> dict[str, Any]:
+def recorded_line(
+    tick: int, inp: Controls, before: Controls, pose: tuple, sim: Sim
+) -> dict[str, Any]:
     """One jsonl line: `pose` (x, y, z, yaw, pitch) as shown on the tick's frame, the rest after
     the tick's action."""
     keys = sorted(ACTION_TO_KEY[k] for k in inp.keys)
@@ -175,7 +170,11 @@ def _target_pixel(
     if not (0 <= px < FRAME_WIDTH and 0 <= py < FRAME_HEIGHT):
         return None
     hit = cast(
-        voxels, view.boxes, view.eye, centre - view.eye, np.linalg.norm(centre - view.eye) + 1
+        voxels,
+        view.boxes,
+        view.eye,
+        centre - view.eye,
+        float(np.linalg.norm(centre - view.eye)) + 1,
     )
     seen = hit is not None and (hit.block == block if block is not None else hit.owner == owner)
     return [round(px, 3), round(py, 3)] if seen else None
@@ -188,7 +187,7 @@ def record_episode(
     seed: Sequence[int],
     tasks: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
-) -> Recording:
+) -> RecordedEpisode:
     """Play and record one episode of `ticks` frames. `seed` seeds the world and the player;
     `tasks` fixes the task list (default: random tasks); `progress` gets the frames done so far."""
     world_seed, player_seed = np.random.SeedSequence(list(seed)).spawn(2)
@@ -200,7 +199,7 @@ def record_episode(
     views: list[_View] = []
     events: list[tuple[int, Interaction]] = []
     actions: list[dict[str, Any]] = []
-    before = Input()
+    before = Controls()
     with jsonl.open("w") as lines:
         for tick in range(ticks):
             p = sim.player
@@ -215,7 +214,9 @@ def record_episode(
             events += [(tick, d) for d in done]
             if any(d.target_kind == "block" for d in done):
                 worlds.append(sim.voxels.copy())
-            lines.write(json.dumps(vpt_line(tick, inp, before, pose, sim), separators=(",", ":")))
+            lines.write(
+                json.dumps(recorded_line(tick, inp, before, pose, sim), separators=(",", ":"))
+            )
             lines.write("\n")
             before = inp
             if progress is not None:
@@ -223,7 +224,7 @@ def record_episode(
     video.close()
     truth = out_dir / f"{episode_id}.truth.json"
     truth.write_text(json.dumps(_truth(views, worlds, events), separators=(",", ":")) + "\n")
-    return Recording(episode_id, mp4, jsonl, truth, actions)
+    return RecordedEpisode(episode_id, mp4, jsonl, truth, actions)
 
 
 def _truth(
@@ -231,14 +232,16 @@ def _truth(
 ) -> dict:
     """truth.json: targets, events, and per tick the next event's target and its pixel."""
     targets: dict[str, dict[str, str]] = {}
-    listed, located = [], []
+    listed: list[dict[str, Any]] = []
+    located = []
     for tick, done in events:
         blocks = sum(t["kind"] == "block" for t in targets.values())
         target_id, obj = _target(done, blocks)
         targets[target_id] = {"kind": done.target_kind, "type": obj}
         listed.append({"tick": tick, "event": done.stat, "target": target_id})
         located.append((done.block, done.entity))
-    rows, k = [], 0
+    rows: list[dict[str, Any]] = []
+    k = 0
     for tick, view in enumerate(views):
         while k < len(listed) and listed[k]["tick"] < tick:
             k += 1

@@ -1,9 +1,5 @@
-"""Camera and rasteriser: Minecraft's first-person view of the voxel world, plus its HUD.
-
-Minecraft's conventions: x east, y up, z south; yaw 0 faces +z (south) and grows turning right
-(yaw 90 faces west); positive pitch looks down; 70 degrees of vertical field of view. Pixels are
-continuous coordinates on the 640x360 frame (the frame spans [0, 640] x [0, 360], pixel k's centre
-is k + 0.5), the convention of the grounding points.
+"""The rasteriser: Minecraft's first-person view of the voxel world, plus its HUD, drawn through
+the pinhole camera of `curate.camera` (its conventions: axes, yaw, pitch, pixels).
 
 Rendering casts one ray per pixel through the voxel grid (Amanatides-Woo DDA) at half resolution
 and doubles each pixel; mobs and dropped items are boxes drawn over it with a depth test. numba
@@ -14,15 +10,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
-from curate.contract import FOV_VERTICAL_DEG, FRAME_HEIGHT, FRAME_WIDTH
+from curate.camera import FOCAL, camera_basis
+from curate.contract import FRAME_HEIGHT, FRAME_WIDTH
 from curate.world.blocks import ITEM_COLOURS, TEXTURE_SIZE, TEXTURES
 
+if TYPE_CHECKING:  # the simulation imports the renderer's casts
+    from curate.world.sim import Sim
+
 SCALE = 2  # internal resolution 320x180, doubled
-FOCAL = (FRAME_HEIGHT / 2) / math.tan(math.radians(FOV_VERTICAL_DEG / 2))  # pixels
 VIEW_DISTANCE = 40.0  # blocks; fog reaches the sky colour here
 FOG_START = 24.0
 NO_HIT = 1e30
@@ -54,27 +54,6 @@ class Boxes:
     @staticmethod
     def empty() -> Boxes:
         return Boxes(np.zeros((0, 8)), np.zeros((0, 3)), np.zeros(0, np.int64))
-
-
-def camera_basis(yaw: float, pitch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unit forward, right and up vectors of a Minecraft camera."""
-    y, p = math.radians(yaw), math.radians(pitch)
-    fwd = np.array([-math.sin(y) * math.cos(p), -math.sin(p), math.cos(y) * math.cos(p)])
-    right = np.array([-math.cos(y), 0.0, -math.sin(y)])
-    return fwd, right, np.cross(right, fwd)
-
-
-def project(point: np.ndarray, eye: np.ndarray, yaw: float, pitch: float) -> tuple[float, float]:
-    """Pixel position of a world point on the frame (pinhole camera); NaN behind the camera."""
-    fwd, right, up = camera_basis(yaw, pitch)
-    rel = np.asarray(point, np.float64) - eye
-    depth = rel @ fwd
-    if depth <= 1e-6:
-        return math.nan, math.nan
-    return (
-        FRAME_WIDTH / 2 + FOCAL * (rel @ right) / depth,
-        FRAME_HEIGHT / 2 - FOCAL * (rel @ up) / depth,
-    )
 
 
 @njit(cache=True)
@@ -255,7 +234,9 @@ def cast(
     """The first voxel or box along a ray within max_t: the crosshair pick and occlusion test."""
     d = np.asarray(direction, np.float64)
     d = d / np.linalg.norm(d)
-    t, ix, iy, iz, box = _cast(voxels, boxes.geom, *map(float, origin), *map(float, d), max_t)
+    ox, oy, oz = map(float, origin)
+    dx, dy, dz = map(float, d)
+    t, ix, iy, iz, box = _cast(voxels, boxes.geom, ox, oy, oz, dx, dy, dz, max_t)
     if t >= NO_HIT:
         return None
     if box >= 0:
@@ -354,3 +335,11 @@ def draw_hud(frame: np.ndarray, hotbar: int, slots: list[str | None]) -> None:
     sel = frame[top - 1 : top + 23, x - 1 : x + 23]
     sel[[0, 1, -2, -1]] = 235
     sel[:, [0, 1, -2, -1]] = 235
+
+
+def draw_frame(sim: Sim, boxes: Boxes) -> np.ndarray:
+    """The frame the player sees now: the 3D view with mining cracks, crosshair and hotbar."""
+    p = sim.player
+    frame = render_view(sim.voxels, boxes, p.eye, p.yaw, p.pitch, sim.mining_progress())
+    draw_hud(frame, p.hotbar, sim.hotbar_items())
+    return frame

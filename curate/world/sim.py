@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from curate.camera import camera_basis
 from curate.contract import HOTBAR_ACTIONS
 from curate.world.blocks import (
     AIR,
@@ -29,7 +30,7 @@ from curate.world.blocks import (
     STONE,
     break_ticks,
 )
-from curate.world.render import Boxes, Hit, camera_basis, cast
+from curate.world.render import Boxes, Hit, cast
 
 WORLD_SIZE = (96, 32, 96)  # x, y, z blocks
 PLAY_AREA = (28.0, 68.0)  # x and z bounds the player and mobs keep to: the world edge stays in fog
@@ -243,7 +244,7 @@ class Sim:
                 break
         player = Player(np.array([x, float(y), z]), yaw=float(rng.uniform(-180, 180)), pitch=0.0)
         player.slots[:3] = [["wooden_sword", 1], ["wooden_pickaxe", 1], ["wooden_axe", 1]]
-        mobs = []
+        mobs: list[Mob] = []
         while len(mobs) < pigs:
             mx, mz = rng.uniform(x - 14, x + 14), rng.uniform(z - 14, z + 14)
             my = surface_y(vox, mx, mz)

@@ -68,3 +68,10 @@ def test_mixture_forms_follow_weights_and_seed():
 def test_single_abstract_forms_keep_their_own_history():
     chat = messages("motion_action", turns(2))
     assert chat[1]["content"][0]["text"] == "Motion: turn right 0"
+
+
+def test_a_row_of_several_ticks_says_what_its_action_stands_for():
+    prompt = messages("text_action", turns(1), stride=4)[0]["content"][0]["text"]
+    assert "`Action:` is the raw input for the next 4 ticks (200 ms)" in prompt
+    single = messages("text_action", turns(1))[0]["content"][0]["text"]
+    assert "`Action:` is the raw input for the next tick:" in single

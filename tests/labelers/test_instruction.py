@@ -6,10 +6,16 @@ import json
 
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError
 
 from curate.contract import QUALIFYING_FAMILIES
 from curate.episode import TICK_SCHEMA, Episode
-from curate.labelers.instruction import InstructionLabeler, instruction_text, with_article
+from curate.labelers.instruction import (
+    InstructionLabeler,
+    InstructionParams,
+    instruction_text,
+    with_article,
+)
 
 
 def make_ticks(n: int, events: dict[int, list[str]] | None = None) -> pa.Table:
@@ -24,7 +30,7 @@ def make_ticks(n: int, events: dict[int, list[str]] | None = None) -> pa.Table:
 
 
 def label(table: pa.Table, **params):
-    return InstructionLabeler(**params).label(Episode("ep", "test", table))
+    return InstructionLabeler(InstructionParams(**params)).label(Episode("ep", "test", table))
 
 
 def test_segments_end_at_each_qualifying_event():
@@ -46,12 +52,12 @@ def test_segments_end_at_each_qualifying_event():
     assert labels["instruction_events"].to_list()[4] == []
 
 
-def test_contract_fields():
+def test_contract_output():
     labeler = InstructionLabeler()
     labels = labeler.label(Episode("ep", "test", make_ticks(3, {1: ["kill_entity:pig"]})))
-    fields = labeler.fields(labels)
-    assert fields.columns == ["text", "event"]
-    assert fields.rows() == [("Kill a pig.", "kill_entity:pig")] * 2 + [(None, None)]
+    output = labeler.output(labels)
+    assert output.columns == ["text", "event"]
+    assert output.rows() == [("Kill a pig.", "kill_entity:pig")] * 2 + [(None, None)]
 
 
 def test_event_on_tick_zero_is_a_one_tick_segment():
@@ -97,12 +103,17 @@ def test_whitelist_parameter_and_exact_events():
     assert labels["instruction_text"].to_list() == (
         ["Drop an oak log."] * 2 + ["Open chest."] * 2 + [None] * 2
     )
-    assert InstructionLabeler().families == QUALIFYING_FAMILIES
+    assert InstructionLabeler().params.families == QUALIFYING_FAMILIES
 
 
 def test_the_per_tick_custom_family_is_refused():
-    with pytest.raises(ValueError, match="custom"):
-        InstructionLabeler(families=("mine_block", "custom"))
+    with pytest.raises(ValidationError, match="custom"):
+        InstructionParams(families=("mine_block", "custom"))
+
+
+def test_unknown_parameters_are_refused():
+    with pytest.raises(ValidationError):
+        InstructionParams(family=("mine_block",))
 
 
 @pytest.mark.parametrize(
@@ -143,8 +154,9 @@ def test_empty_episode():
 
 
 def test_synthetic_segments_end_at_the_truth_events(tmp_path):
-    record = pytest.importorskip("curate.world.record")
-    vpt = pytest.importorskip("curate.readers.vpt")
+    from curate.readers import vpt
+    from curate.world import record
+
     record.synthesize(tmp_path, episodes=1, seconds=30, seed=3)
     truths = sorted(tmp_path.rglob("*.truth.json"))
     assert truths
@@ -169,12 +181,25 @@ def test_synthetic_segments_end_at_the_truth_events(tmp_path):
 
 @pytest.mark.parametrize("entry", ["custom:play_time", "custom:walk_one_cm", "minecraft.custom"])
 def test_per_tick_counters_can_never_qualify(entry):
-    with pytest.raises(ValueError, match="almost every tick"):
-        InstructionLabeler(families=[entry])
+    with pytest.raises(ValidationError, match="almost every tick"):
+        InstructionParams(families=[entry])
 
 
 def test_whitelist_entries_may_carry_the_minecraft_prefix():
-    labeler = InstructionLabeler(families=["minecraft.mine_block"])
+    labeler = InstructionLabeler(InstructionParams(families=["minecraft.mine_block"]))
     episode = Episode("e", "vpt", make_ticks(3, {1: ["mine_block:dirt"]}))
-    assert labeler.fields(labeler.label(episode))["event"].to_list() == [
-        "mine_block:dirt", "mine_block:dirt", None]  # fmt: skip
+    events = labeler.output(labeler.label(episode))["event"].to_list()
+    assert events == ["mine_block:dirt", "mine_block:dirt", None]
+
+
+def test_stats_count_segment_ends_by_family():
+    events = {
+        1: ["mine_block:oak_log"],
+        2: ["custom:play_time"],  # never an end
+        4: ["mine_block:dirt", "use_item:wooden_shovel"],  # one end: its segment's event
+        6: ["craft_item:stick"],
+        7: ["drop:dirt"],  # not whitelisted
+    }
+    episode = Episode("ep", "test", make_ticks(9, events))
+    labeler = InstructionLabeler()
+    assert labeler.stats(episode, labeler.label(episode)) == {"mine_block": 2, "craft_item": 1}

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from curate.contract import BINARY_ACTIONS, CAMERA_SCALE
+from curate.episode import Episode
 from curate.labelers.text import (
     TextActionError,
+    TextLabeler,
+    TextParams,
     encode_text_action,
+    mouse_units,
     parse_text_action,
     parse_text_actions,
 )
+from curate.testing import tick_table
 
 
 @pytest.mark.parametrize(
@@ -36,23 +43,57 @@ from curate.labelers.text import (
             {name: 1 for name in BINARY_ACTIONS if name not in ("attack", "use", "pickItem")},
             "Action: press(escape, s, q, w, 1, 2, 3, 4, 5, 6, 7, 8, 9, e, space, a, d, left.shift, "
             "left.control, f)",
-            None,
+            "Action: move(0, 0) and press(escape, s, q, w, 1, 2, 3, 4, 5, 6, 7, 8, 9, e, space, a, "
+            "d, left.shift, left.control, f)",
         ),
         ({"pickItem": 1}, "Action: no_op", "Action: move(0, 0) and press()"),  # no text form
     ],
 )
 def test_golden(action, compact, reserved):
-    assert encode_text_action(action) == compact
-    if reserved:
-        assert encode_text_action(action, "reserved") == reserved
+    assert encode_text_action(action, "compact") == compact
+    assert encode_text_action(action, "reserved") == reserved
+    assert encode_text_action(action) == reserved  # the default mode
 
 
 @pytest.mark.parametrize("units, expected", [(2.5, 2), (3.5, 4), (-2.5, -2), (0.5, 0), (2.4, 2)])
 def test_rounding_is_half_to_even(units, expected):
     # a recorded dx of 2.5 is 0.375 degrees, which divides back to 2.5000000000000004
-    assert encode_text_action({"camera": [0.0, units * CAMERA_SCALE]}) == (
+    assert encode_text_action({"camera": [0.0, units * CAMERA_SCALE]}, "compact") == (
         f"Action: move({expected}, 0)" if expected else "Action: no_op"
     )
+
+
+@pytest.mark.parametrize(
+    "degrees, expected",
+    [
+        # 87.49974 units: 87.5 at 3 decimals, then half to even (6 decimals would give 87)
+        (13.124961, 88),
+        (-13.124961, -88),
+        (13.1249, 87),  # 87.49933: 87.499
+        # the quotient times 1000 is exactly 3499.5 in floats, yet the quotient lies below
+        # 3.4995: Python's round gives 3.499 (numpy's would give 3.5, then 4)
+        (0.524925, 3),
+        (1.275075, 9),  # likewise above 8.5005: 8.501
+    ],
+)
+def test_mouse_units_round_the_quotient_to_3_decimals(degrees, expected):
+    assert mouse_units(np.array([degrees])).tolist() == [expected]
+    assert (
+        parse_text_action(encode_text_action({"camera": [degrees, degrees]}))["camera"]
+        == [expected * CAMERA_SCALE] * 2
+    )
+
+
+@given(
+    st.lists(st.floats(-720, 720), max_size=30) | st.lists(st.integers(-9999, 9999), max_size=30)
+)
+def test_mouse_units_are_the_contract_formula(values):
+    # near-half quotients are where a shortcut goes wrong: try k + 0.4995 and k + 0.5005 too
+    degrees = [v / 1000 * CAMERA_SCALE if isinstance(v, int) else v for v in values]
+    degrees += [(k + f) * CAMERA_SCALE for k in (3, -8, 87) for f in (0.4995, 0.5005)]
+    assert mouse_units(np.array(degrees, np.float64)).tolist() == [
+        round(round(d / CAMERA_SCALE, 3)) for d in degrees
+    ]
 
 
 def test_legacy_form():
@@ -67,7 +108,7 @@ def test_chunk_of_several_ticks():
     text = "Action: move(1, 0) Action: no_op Action: press(w) and click(right)"
     actions = parse_text_actions(text)
     assert [a["forward"] for a in actions] == [0, 0, 1] and actions[2]["use"] == 1
-    assert " ".join(encode_text_action(a) for a in actions) == text
+    assert " ".join(encode_text_action(a, "compact") for a in actions) == text
 
 
 def test_click_middle_is_ignored():
@@ -100,3 +141,56 @@ def test_env_text_env(action, mode):
 def test_text_env_text(action, mode):
     text = encode_text_action(action, mode)
     assert encode_text_action(parse_text_action(text), mode) == text
+
+
+def label_texts(labeler: TextLabeler, **columns) -> tuple[list[str], dict[str, int]]:
+    n = len(next(iter(columns.values())))
+    episode = Episode("e", "vpt", tick_table(n, **columns))
+    labels = labeler.label(episode)
+    return labeler.output(labels)["text"].to_list(), labeler.stats(episode, labels)
+
+
+TICKS = {
+    "forward": [0, 1, 0, 0, 0],
+    "attack": [0, 0, 1, 0, 1],
+    "use": [0, 0, 0, 0, 1],
+    "camera_yaw": [0.0, 0.0, 0.0, 0.3, 0.01],  # 0.01 degrees rounds to move(0, 0)
+}
+
+
+def test_labeler_modes_and_output():
+    texts, _ = label_texts(TextLabeler(), **TICKS)  # reserved by default
+    assert texts == [
+        "Action: move(0, 0) and press()",
+        "Action: move(0, 0) and press(w)",
+        "Action: move(0, 0) and press() and click(left)",
+        "Action: move(2, 0) and press()",
+        "Action: move(0, 0) and press() and click(left) and click(right)",
+    ]
+    texts, _ = label_texts(TextLabeler(TextParams(mode="compact")), **TICKS)
+    assert texts == [
+        "Action: no_op",
+        "Action: press(w)",
+        "Action: click(left)",
+        "Action: move(2, 0)",
+        "Action: click(left) and click(right)",
+    ]
+
+
+def test_stats_count_parts_that_do_something():
+    # Reserved mode writes move(0, 0) and press() on every tick: a null tick counts as no_op only.
+    expected = {"move(": 1, "press(": 1, "click(left)": 2, "click(right)": 1, "no_op": 1}
+    assert label_texts(TextLabeler(), **TICKS)[1] == expected
+    assert label_texts(TextLabeler(TextParams(mode="compact")), **TICKS)[1] == expected
+
+
+def test_stats_of_a_move_with_a_zero_axis():
+    # move(10, 0) and move(0, -3) are moves; only move(0, 0) is none
+    _, stats = label_texts(TextLabeler(), camera_yaw=[1.5, 0.0], camera_pitch=[0.0, -0.45])
+    assert stats == {"move(": 2, "press(": 0, "click(left)": 0, "click(right)": 0, "no_op": 0}
+
+
+@pytest.mark.parametrize("bad", [{"mode": "verbose"}, {"mode": None}, {"compact": True}])
+def test_bad_parameters_are_refused(bad):
+    with pytest.raises(ValidationError):
+        TextParams(**bad)

@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
 from curate.episode import Episode
-from curate.labelers.vpt_tokens import VptTokenLabeler, bin_centres, camera_bins, vpt_tokens
+from curate.labelers.vpt_tokens import (
+    VptParams,
+    VptTokenLabeler,
+    bin_centres,
+    camera_bins,
+    vpt_tokens,
+)
 from curate.testing import tick_table
 
 
@@ -91,12 +98,25 @@ def test_21_bins():
     assert camera.tolist() == [220, 20 * 21 + 0] and buttons.tolist() == [0, 1]
 
 
-def test_labeler_fields():
+def test_labeler_output():
     episode = Episode("e", "vpt", tick_table(2, forward=[0, 1]))
-    labeler = VptTokenLabeler(bins=21)
-    assert labeler.fields(labeler.label(episode)).to_dicts() == [
+    labeler = VptTokenLabeler(VptParams(bins=21))
+    assert labeler.output(labeler.label(episode)).to_dicts() == [
         {"buttons": 0, "camera": 220},
         {"buttons": 288, "camera": 220},
     ]
-    with pytest.raises(ValueError, match="11, 21"):
-        VptTokenLabeler(bins=7)
+    assert VptTokenLabeler().params.bins == 11
+
+
+@pytest.mark.parametrize(
+    "bad", [{"bins": 7}, {"n_bins": 21}]
+)  # a value off the list, an unknown key
+def test_bad_parameters_are_refused(bad):
+    with pytest.raises(ValidationError):
+        VptParams(**bad)
+
+
+def test_stats_count_button_classes():
+    episode = Episode("e", "vpt", tick_table(4, forward=[0, 1, 1, 0], inventory=[0, 0, 0, 1]))
+    labeler = VptTokenLabeler()
+    assert labeler.stats(episode, labeler.label(episode)) == {"0": 1, "288": 2, "8640": 1}

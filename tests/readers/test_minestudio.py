@@ -2,53 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from curate.contract import BINARY_ACTIONS
 from curate.readers import RecordingError, read_episode
 from curate.readers.minestudio import read_minestudio
 from curate.readers.video import iter_frames
-
-
-def png(level: int) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((36, 64, 3), level, np.uint8)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-def rollout(folder, actions: list[dict], infos: list[dict] | None = None):
-    """A rollout of len(actions) steps; step k's frame is grey level 10 * k."""
-    folder.mkdir(parents=True, exist_ok=True)
-    infos = infos or [{} for _ in actions]
-    base = {name: 0 for name in BINARY_ACTIONS if name not in ("ESC", "swapHands", "pickItem")}
-    with (folder / "action.jsonl").open("w") as f:
-        for action in actions:
-            f.write(json.dumps({**base, "camera": [0.0, 0.0], **action}) + "\n")
-    with (folder / "info.jsonl").open("w") as f:
-        for k, info in enumerate(infos):
-            location = {"pitch": float(k), "yaw": 0.0, "xpos": 1.0, "ypos": 2.0, "zpos": 3.0}
-            f.write(
-                json.dumps({"stats": {}, "is_gui_open": False, "location_stats": location, **info})
-                + "\n"
-            )
-    with (folder / "episode.jsonl").open("w") as f:
-        for k in range(len(actions)):
-            f.write(
-                json.dumps({"format": "PNG", "resolution": [36, 64, 3], "base64": png(10 * k)})
-                + "\n"
-            )
-    return folder
+from curate.testing import write_rollout
 
 
 def test_tick_t_pairs_frame_t_with_action_t_plus_1(tmp_path):
     actions = [{"forward": 1}, {"jump": 1}, {"camera": [3.0, -6.0]}, {"attack": 1}]
-    episode = read_minestudio(rollout(tmp_path / "r", actions))
+    episode = read_minestudio(write_rollout(tmp_path / "r", actions))
     rows = episode.ticks.to_pylist()
     assert len(episode) == 3  # N steps give N-1 ticks
     assert [r["jump"] for r in rows] == [1, 0, 0]
@@ -63,7 +30,7 @@ def test_events_sit_on_the_tick_whose_action_caused_them(tmp_path):
     mine = {"mine_block": {"dirt": 1}}  # nested, as the simulator may write it
     infos = [{}, {}, {"stats": mine}, {"stats": {"minecraft.mine_block:minecraft.dirt": 2}}]
     episode = read_minestudio(
-        rollout(tmp_path / "r", [{}, {}, {"attack": 1}, {"attack": 1}], infos)
+        write_rollout(tmp_path / "r", [{}, {}, {"attack": 1}, {"attack": 1}], infos)
     )
     rows = episode.ticks.to_pylist()
     assert [r["events"] for r in rows] == [[], ["mine_block:dirt"], ["mine_block:dirt"]]
@@ -72,17 +39,17 @@ def test_events_sit_on_the_tick_whose_action_caused_them(tmp_path):
 
 def test_hotbar_from_keys_starting_at_zero(tmp_path):
     actions = [{}, {"hotbar.3": 1}, {}, {"hotbar.2": 1, "hotbar.7": 1}, {}]
-    episode = read_minestudio(rollout(tmp_path / "r", actions))
+    episode = read_minestudio(write_rollout(tmp_path / "r", actions))
     assert episode.ticks.column("hotbar").to_pylist() == [0, 2, 2, 6]
 
 
 def test_episode_id_is_sanitised(tmp_path):
-    episode = read_episode(rollout(tmp_path / "run:1 mine", [{}, {}]))
+    episode = read_episode(write_rollout(tmp_path / "run:1 mine", [{}, {}]))
     assert episode.episode_id == "run_1_mine"
 
 
 def test_step_counts_must_agree(tmp_path):
-    folder = rollout(tmp_path / "r", [{}, {}, {}])
+    folder = write_rollout(tmp_path / "r", [{}, {}, {}])
     (folder / "info.jsonl").write_text((folder / "info.jsonl").read_text().split("\n", 1)[1])
     with pytest.raises(RecordingError, match="step counts differ"):
         read_minestudio(folder)
@@ -90,11 +57,11 @@ def test_step_counts_must_agree(tmp_path):
 
 def test_one_step_gives_no_tick(tmp_path):
     with pytest.raises(RecordingError, match="no tick"):
-        read_minestudio(rollout(tmp_path / "r", [{}]))
+        read_minestudio(write_rollout(tmp_path / "r", [{}]))
 
 
 def test_bad_line_is_named(tmp_path):
-    folder = rollout(tmp_path / "r", [{}, {}, {}])
+    folder = write_rollout(tmp_path / "r", [{}, {}, {}])
     lines = (folder / "action.jsonl").read_text().splitlines()
     lines[1] = '{"camera": "left"}'
     (folder / "action.jsonl").write_text("\n".join(lines) + "\n")
@@ -104,7 +71,7 @@ def test_bad_line_is_named(tmp_path):
 
 
 def test_missing_file_is_named(tmp_path):
-    folder = rollout(tmp_path / "r", [{}, {}])
+    folder = write_rollout(tmp_path / "r", [{}, {}])
     (folder / "episode.jsonl").unlink()
     with pytest.raises(RecordingError, match="missing episode.jsonl"):
         read_minestudio(folder)
@@ -137,10 +104,27 @@ def test_real_camera_move_shows_from_the_next_frame(rollouts):
     "stats", ['{"mine_block": {"dirt": {"a": 1}}}', '{"mine_block:dirt": "x"}']
 )
 def test_bad_stats_name_the_line(tmp_path, stats):
-    folder = rollout(tmp_path / "r", [{}, {}, {}])
+    folder = write_rollout(tmp_path / "r", [{}, {}, {}])
     lines = (folder / "info.jsonl").read_text().splitlines()
     lines[2] = lines[2].replace('"stats": {}', f'"stats": {stats}')
     (folder / "info.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(RecordingError) as info:
         read_minestudio(folder)
     assert info.value.line == 3 and "info.jsonl:3" in str(info.value)
+
+
+def test_a_corrupt_frame_is_the_recording_s_fault(tmp_path):
+    folder = write_rollout(tmp_path / "r", [{}, {}, {}, {}])
+    lines = (folder / "episode.jsonl").read_text().splitlines()
+    lines[2] = json.dumps({"format": "PNG", "resolution": [36, 64, 3], "base64": "bm90IGEgcG5n"})
+    (folder / "episode.jsonl").write_text("\n".join(lines) + "\n")
+    episode = read_minestudio(folder)
+    with pytest.raises(RecordingError, match=r"episode.jsonl:3: the frame of step 2 is not a"):
+        list(iter_frames(episode.frames))
+
+
+def test_frames_are_read_one_line_at_a_time(tmp_path):
+    folder = write_rollout(tmp_path / "r", [{}] * 6)
+    episode = read_minestudio(folder)
+    frames = list(iter_frames(episode.frames, [1, 3, 4]))
+    assert [round(f.mean() / 10) for f in frames] == [1, 3, 4]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from curate.readers import RecordingError
-from curate.readers.video import iter_frames, probe
+from curate.readers.video import iter_frames, probe, read_frames
 from curate.readers.vpt import read_vpt
 from curate.testing import vpt_line, write_video, write_vpt
 
@@ -77,3 +77,28 @@ def test_unreadable_video(tmp_path):
     write_vpt(tmp_path / "rec.jsonl", [vpt_line()])
     with pytest.raises(RecordingError, match="unreadable video"):
         read_vpt(tmp_path / "rec.jsonl")
+
+
+class Keep:
+    """A frame reader that keeps the grey level of the ticks it asks for."""
+
+    def __init__(self, ticks):
+        self.ticks, self.seen = ticks, {}
+
+    def take(self, tick, frame):
+        self.seen[tick] = level(frame)
+
+
+def test_frames_are_decoded_once_and_shared_by_their_readers(tmp_path, monkeypatch):
+    import curate.readers.video as video
+
+    episode = read_vpt(recording(tmp_path, 12, 12))
+    calls = []
+    real = video.iter_frames
+    monkeypatch.setattr(
+        video, "iter_frames", lambda ref, ticks: calls.append(ticks) or real(ref, ticks)
+    )
+    a, b = Keep([0, 3, 5]), Keep([3, 7])
+    read_frames(episode.frames, [a, b])
+    assert calls == [[0, 3, 5, 7]]
+    assert a.seen == {0: 0, 3: 3, 5: 5} and b.seen == {3: 3, 7: 7}

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
@@ -15,6 +16,7 @@ from curate.release.build import build
 from curate.release.meta import ReleaseMeta
 from curate.release.recipe import RecipeError
 from curate.release.verify import verify
+from curate.testing import write_rollout
 from curate.world.record import synthesize
 
 BUILDABLE = ["ticks", "text_action", "motion_action", "motion_coa", "all_in_one"]
@@ -116,11 +118,11 @@ def test_bad_recordings_are_quarantined_and_counts_add_up(raw, tmp_path):
     assert verify(report.folder) == []
 
 
-def test_strict_fails_on_a_bad_recording(raw, tmp_path):
+def test_strict_fails_on_a_bad_recording_and_says_what_it_kept(raw, tmp_path):
     mixed = tmp_path / "mixed"
     shutil.copytree(raw, mixed)
     (mixed / "empty.jsonl").write_text("\n")
-    with pytest.raises(ValueError, match="--strict"):
+    with pytest.raises(RecipeError, match=r"--strict: vpt0/empty.jsonl: .*kept in .*out\.partial"):
         build(write_recipe(tmp_path, mixed), tmp_path / "out", strict=True)
     assert not (tmp_path / "out").exists()
 
@@ -240,12 +242,201 @@ def test_index_source_downloads_and_quarantines_what_is_missing(raw, mirror, tmp
     assert sum(len(v) for v in meta.episodes.values()) == 3
 
 
-def test_split_by_episode_id_is_stable():
-    from curate.release.build import split_of
+def test_a_missing_video_quarantines_unless_the_source_is_action_only(raw, tmp_path):
+    lone = tmp_path / "lone"
+    shutil.copytree(raw, lone)
+    gone = sorted(lone.glob("*.mp4"))[0]
+    gone.unlink()
+    meta = build(write_recipe(tmp_path, lone, configs=["ticks"]), tmp_path / "out").meta
+    assert [(q.name, q.reason.split(":")[0]) for q in meta.quarantine] == [
+        (f"vpt0/{gone.with_suffix('.jsonl').name}", gone.name)
+    ]
+    assert "video: false" in meta.quarantine[0].reason
+    recipe = write_recipe(tmp_path / "b", lone, configs=["ticks"])
+    data = json.loads(recipe.read_text())
+    data["sources"][0]["video"] = False
+    recipe.write_text(json.dumps(data))
+    meta = build(recipe, tmp_path / "b" / "out").meta
+    assert not meta.quarantine and len(meta.inputs) == 3
 
-    ids = [f"episode-{i}" for i in range(2000)]
-    splits = [split_of(i, 0.1) for i in ids]
-    assert 0.08 < splits.count("validation") / len(ids) < 0.12
-    assert splits == [split_of(i, 0.1) for i in ids]  # a pure function of the id
-    grown = [i for i, s in zip(ids, splits, strict=True) if s == "validation"]
-    assert all(split_of(i, 0.2) == "validation" for i in grown)  # a larger share moves none back
+
+def test_a_reason_keeps_words_that_spell_a_folder_name(raw, tmp_path):
+    data = tmp_path / "data"  # "Invalid data found ...": the word must survive
+    shutil.copytree(raw, data)
+    bad = sorted(data.glob("*.mp4"))[0]
+    bad.write_bytes(b"not a video" * 100)
+    meta = build(write_recipe(tmp_path, data, configs=["ticks"]), tmp_path / "out").meta
+    reason = meta.quarantine[0].reason
+    assert reason.startswith(f"{bad.name}: ") and "Invalid data found" in reason
+    assert str(tmp_path) not in reason and "/" not in reason
+
+
+BUGGY = """
+from curate.labelers import Labeler
+
+
+class BuggyLabeler(Labeler):
+    space = "buggy"
+    version = "1"
+
+    def label(self, episode, frames=None):
+        return 1 / 0
+
+    def output(self, labels):
+        return labels
+"""
+
+
+def test_a_bug_in_a_labeler_fails_the_build_instead_of_a_quarantine(raw, tmp_path, monkeypatch):
+    (tmp_path / "buggy_labeler.py").write_text(BUGGY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    recipe = write_recipe(
+        tmp_path, raw, configs=["ticks"], labelers={"buggy": {"from": "buggy_labeler:BuggyLabeler"}}
+    )
+    with pytest.raises(ZeroDivisionError):
+        build(recipe, tmp_path / "out")
+    assert not list((tmp_path / "out.partial" / "work").glob("*/done.json"))
+
+
+def rollout_recipe(folder: Path, rollouts: Path, **extra) -> Path:
+    """A recipe over MineStudio rollouts, with small images."""
+    images = {"width": 32, "height": 18, "stride": 1, "quality": 70}
+    recipe = write_recipe(
+        folder, rollouts, configs=["ticks", "text_action"], images=images, **extra
+    )
+    data = json.loads(recipe.read_text())
+    data["sources"] = [{"format": "minestudio", "path": os.path.relpath(rollouts, folder)}]
+    recipe.write_text(json.dumps(data))
+    return recipe
+
+
+def test_a_corrupt_frame_quarantines_its_rollout_and_the_rest_is_built(tmp_path):
+    rollouts = tmp_path / "rollouts"
+    for name in ("a", "b", "c"):
+        write_rollout(rollouts / name, [{"forward": 1}] * 5)
+    lines = (rollouts / "b" / "episode.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace('"base64": "', '"base64": "AAAA')
+    (rollouts / "b" / "episode.jsonl").write_text("\n".join(lines) + "\n")
+    meta = build(rollout_recipe(tmp_path, rollouts), tmp_path / "out").meta
+    assert [q.name for q in meta.quarantine] == ["minestudio0/b"]
+    assert meta.quarantine[0].reason.startswith("episode.jsonl:2: the frame of step 1 is not a")
+    assert meta.episodes["train"] + meta.episodes["validation"] != [] and len(meta.inputs) == 3
+
+
+def test_a_rollout_s_task_comes_from_its_folder_name(tmp_path):
+    rollouts = tmp_path / "rollouts"
+    write_rollout(rollouts / "20251014-230524_reset_0_craft_item_arrow", [{"forward": 1}] * 4)
+    folder = build(rollout_recipe(tmp_path, rollouts, validation=0), tmp_path / "out").folder
+    ticks = pq.read_table(next((folder / "data" / "ticks").glob("*.parquet")))
+    assert set(ticks["instruction_text"].to_pylist()) == {"Craft an arrow."}
+    chat = pq.read_table(next((folder / "data" / "text_action").glob("*.parquet")))
+    assert chat["messages"][0].as_py()[0]["content"][0]["text"].endswith("Task: Craft an arrow.")
+
+
+TOY = """
+import polars as pl
+import pyarrow as pa
+
+from curate.labelers import Chart, Labeler, Params
+
+
+class ToyParams(Params):
+    every: int = 2
+
+
+class Means:
+    def __init__(self, ticks):
+        self.ticks, self.means = ticks, {}
+
+    def take(self, tick, frame):
+        self.means[tick] = float(frame.mean())
+
+
+class BrightnessLabeler(Labeler[ToyParams]):
+    space = "brightness"
+    version = "1"
+    Params = ToyParams
+    fields = (pa.field("brightness_mean", pa.float64()),)
+    needs_frames = True
+    chart = Chart("frames by brightness", bars=2)
+
+    def frame_reader(self, episode):
+        return Means(list(range(0, len(episode), self.params.every)))
+
+    def label(self, episode, frames=None):
+        means = [frames.means.get(t) for t in range(len(episode))]
+        return pl.DataFrame({"brightness_mean": means}, schema={"brightness_mean": pl.Float64})
+
+    def output(self, labels):
+        return labels.select(mean="brightness_mean")
+
+    def stats(self, episode, labels):
+        m = labels["brightness_mean"].drop_nulls()
+        return {"dark": int((m < 128).sum()), "bright": int((m >= 128).sum())}
+"""
+
+
+def test_a_labeler_of_another_module_adds_its_column_and_chart(raw, tmp_path, monkeypatch):
+    (tmp_path / "toy_labeler.py").write_text(TOY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the spawned workers import it too
+    labelers = {"brightness": {"from": "toy_labeler:BrightnessLabeler", "every": 3}}
+    recipe = write_recipe(tmp_path, raw, configs=["ticks", "text_action"], labelers=labelers)
+    report = build(recipe, tmp_path / "out", workers=2)
+    ticks = load_dataset(str(report.folder), name="ticks", cache_dir=str(tmp_path / "c"))
+    means = [m for split in ticks.values() for m in split["brightness_mean"]]
+    assert [m is not None for m in means[:4]] == [True, False, False, True]
+    chart = report.meta.charts["brightness"]
+    assert sum(chart.counts.values()) == sum(m is not None for m in means)
+    assert (report.folder / "meta" / "plots" / "brightness.png").exists()
+    assert report.meta.recipe["labelers"]["brightness"] == {
+        "from": "toy_labeler:BrightnessLabeler",
+        "every": 3,
+    }
+    assert verify(report.folder) == []
+
+
+def test_the_card_is_a_function_of_the_release_folder(release, tmp_path):
+    from curate.release.card import write_card
+
+    copy = tmp_path / "copy"
+    shutil.copytree(release, copy)
+    (copy / "README.md").unlink()
+    shutil.rmtree(copy / "meta" / "plots")
+    write_card(copy, ReleaseMeta.read(copy))
+    assert files(copy) == files(release)
+
+
+def test_the_card_shows_a_whole_row_of_each_config(release):
+    card = (release / "README.md").read_text()
+    section = card.split("## Examples")[1].split("## Validation")[0]
+    for config in BUILDABLE[1:]:
+        assert f"### `{config}`" in section
+    assert section.count("![frame](meta/examples/") >= 2 * len(BUILDABLE[1:])
+    assert "Task: " in section and "(the answer)" in section
+    assert "stands for the 4 ticks from the row's frame on (200 ms)" in card
+
+
+def test_the_text_chart_counts_only_parts_that_act(release):
+    meta = ReleaseMeta.read(release)
+    text = meta.charts["text"].counts
+    assert 0 < text["move("] < meta.ticks and 0 < text["press("] < meta.ticks
+
+
+def test_an_older_meta_is_refused_with_what_to_do(release, tmp_path):
+    copy = tmp_path / "old"
+    shutil.copytree(release, copy)
+    path = copy / "meta" / "release.json"
+    path.write_text(path.read_text().replace('"format_version": 2', '"format_version": 1'))
+    with pytest.raises(ValueError, match="format_version 1, this curate reads 2: rebuild it"):
+        ReleaseMeta.read(copy)
+
+
+def test_absolute_paths_in_a_recipe_are_published_relative(raw, tmp_path):
+    recipe = write_recipe(tmp_path, raw, configs=["ticks"])
+    data = json.loads(recipe.read_text())
+    data["sources"][0]["path"] = str(raw.resolve())
+    recipe.write_text(json.dumps(data))
+    folder = build(recipe, tmp_path / "out").folder
+    published = (folder / "README.md").read_text() + (folder / "meta" / "release.json").read_text()
+    assert str(raw.resolve()) not in published and str(tmp_path) not in published

@@ -65,9 +65,11 @@ CONFIGS = {
 LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
 
-def write_release(folder: Path, version: str, configs: dict = CONFIGS) -> Path:
+def write_release(
+    folder: Path, version: str, configs: dict = CONFIGS, *, name: str = "demo"
+) -> Path:
     """A release folder as `curate build` writes it: card, one parquet per split, meta."""
-    data_files = {}
+    data_files: dict[str, list[dict]] = {}
     for config, splits in configs.items():
         for split, table in splits.items():
             path = f"data/{config}/{split}-00000-of-00001.parquet"
@@ -83,7 +85,8 @@ def write_release(folder: Path, version: str, configs: dict = CONFIGS) -> Path:
         if p.is_file()
     }
     content_hash = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
-    meta = {"version": version, "fingerprint": "0" * 64, "content_hash": content_hash}
+    meta = {"name": name, "version": version, "fingerprint": "0" * 64}
+    meta["content_hash"] = content_hash
     (folder / "meta").mkdir(exist_ok=True)
     (folder / "meta" / "release.json").write_text(json.dumps(meta | {"files": files}, indent=2))
     return folder
@@ -171,6 +174,12 @@ def writes(hub) -> list[tuple[str, str]]:
     return [(m, p) for m, p in hub.requests if m == "POST" and "/validate-yaml" not in p]
 
 
+def uploads(hub, since: int) -> list[str]:
+    """The requests after `since` that upload, commit or tag."""
+    posts = [p for m, p in hub.requests[since:] if m == "POST"]
+    return [p for p in posts if any(s in p for s in ("/preupload/", "/commit/", "/tag/"))]
+
+
 def test_push_uploads_one_commit_and_tags_it(hub, api: HfApi, release: Path) -> None:
     result = push(release, REPO, progress=False)
 
@@ -198,8 +207,7 @@ def test_a_tag_is_never_moved(hub, api: HfApi, release: Path) -> None:
     assert "a release is never re-tagged" in str(error.value)
     assert "bump `version` in the recipe" in str(error.value)
     assert refs(api) == ({"main": first.commit}, {"v0.1.0": first.commit})
-    after = [p for m, p in hub.requests[before:] if m == "POST"]
-    assert not [p for p in after if any(s in p for s in ("/preupload/", "/commit/", "/tag/"))]
+    assert uploads(hub, before) == []
 
 
 def test_a_new_version_gets_its_own_commit_and_tag(
@@ -281,6 +289,111 @@ def test_the_token_stays_in_the_environment(tmp_path: Path, hub, release: Path) 
     written = [p for root in (home, release, local) for p in root.rglob("*") if p.is_file()]
     assert written
     assert not [p for p in written if TOKEN.encode() in p.read_bytes()]
+
+
+def test_a_release_of_another_name_is_not_replaced(
+    tmp_path: Path, hub, api: HfApi, release: Path
+) -> None:
+    first = push(release, REPO, progress=False)
+    other = write_release(tmp_path / "other", "0.2.0", name="other")
+    before = len(hub.requests)
+
+    with pytest.raises(PushError) as error:
+        push(other, REPO, progress=False)
+
+    message = str(error.value)
+    assert "main of curate-org/demo holds release 'demo' version 0.1.0, not 'other'" in message
+    assert "push to a repo of its own with --repo, or pass --force" in message
+    assert refs(api) == ({"main": first.commit}, {"v0.1.0": first.commit})
+    assert uploads(hub, before) == []
+
+
+def test_a_main_with_unreadable_release_meta_is_not_replaced(
+    hub, api: HfApi, release: Path
+) -> None:
+    api.create_repo(REPO, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=b"not json",
+        path_in_repo="meta/release.json",
+        repo_id=REPO,
+        repo_type="dataset",
+    )
+    before = len(hub.requests)
+
+    with pytest.raises(PushError, match="holds a meta/release.json with no release name"):
+        push(release, REPO, progress=False)
+
+    assert uploads(hub, before) == []
+
+
+def test_force_replaces_a_release_of_another_name(
+    tmp_path: Path, hub, api: HfApi, release: Path
+) -> None:
+    first = push(release, REPO, progress=False)
+    other = write_release(tmp_path / "other", "0.1.1", {"ticks": CONFIGS["ticks"]}, name="other")
+
+    second = push(other, REPO, progress=False, force=True)
+
+    assert refs(api) == ({"main": second.commit}, {"v0.1.0": first.commit, "v0.1.1": second.commit})
+    files = api.list_repo_files(REPO, repo_type="dataset", revision="main")
+    assert sorted(files) == sorted([".gitattributes", *repo_files(other)])
+
+
+def test_a_version_below_the_newest_tag_is_refused(
+    tmp_path: Path, hub, api: HfApi, release: Path
+) -> None:
+    push(write_release(tmp_path / "a", "0.2.0"), REPO, progress=False)
+    newest = push(write_release(tmp_path / "b", "0.10.0"), REPO, progress=False)  # 10 > 2
+    api.create_tag(REPO, tag="v-legacy", revision="main", repo_type="dataset")  # not a version
+    before, tags = len(hub.requests), refs(api)[1]
+
+    with pytest.raises(PushError) as error:
+        push(write_release(tmp_path / "c", "0.9.0"), REPO, progress=False)
+
+    message = str(error.value)
+    assert "curate-org/demo already has release v0.10.0, newer than 0.9.0" in message
+    assert "set `version` in the recipe above 0.10.0 and build again" in message
+    assert "or pass --force" in message
+    assert refs(api) == ({"main": newest.commit}, tags)
+    assert uploads(hub, before) == []
+
+
+@pytest.mark.parametrize(
+    ("tagged", "version"),
+    [("1.0.0", "1.0.0-rc.1"), ("1.0.0-rc.2", "1.0.0-rc.1"), ("1.0.0-rc.10", "1.0.0-rc.9")],
+)
+def test_prereleases_are_ordered_as_semantic_versions(
+    tmp_path: Path, hub, tagged: str, version: str
+) -> None:
+    push(write_release(tmp_path / "a", tagged), REPO, progress=False)
+
+    with pytest.raises(PushError, match=f"already has release v{tagged}, newer than {version}"):
+        push(write_release(tmp_path / "b", version), REPO, progress=False)
+
+
+def test_force_pushes_an_older_version_without_moving_a_tag(
+    tmp_path: Path, hub, api: HfApi, release: Path
+) -> None:
+    newest = push(write_release(tmp_path / "a", "0.10.0"), REPO, progress=False)
+
+    older = push(write_release(tmp_path / "b", "0.9.0"), REPO, progress=False, force=True)
+
+    assert refs(api) == ({"main": older.commit}, {"v0.10.0": newest.commit, "v0.9.0": older.commit})
+    with pytest.raises(PushError, match=r"tag v0\.9\.0 already exists"):
+        push(write_release(tmp_path / "c", "0.9.0"), REPO, progress=False, force=True)
+    assert refs(api)[1] == {"v0.10.0": newest.commit, "v0.9.0": older.commit}
+
+
+def test_the_cli_documents_force() -> None:
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = CliRunner().invoke(app, ["push", "--help"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0
+    assert "--force" in result.output
+    assert "another name" in result.output
 
 
 def test_a_folder_without_release_meta_is_refused_before_any_request(

@@ -23,13 +23,32 @@ def test_minimal_recipe_gets_defaults(tmp_path):
     recipe = load_recipe(recipe_file(tmp_path, MINIMAL))
     data = recipe.normalised()
     assert data["configs"] == ["ticks"] and data["seed"] == 0 and data["validation"] == 0.1
-    assert data["sources"] == [{"format": "vpt", "path": "raw"}]  # as written, never absolute
+    assert data["sources"][0]["path"] == "raw"  # as written, never absolute
+    assert data["sources"][0]["video"] is True and data["sources"][0]["task"] is None
+    assert list(data["labelers"]) == ["env", "vpt", "text", "motion", "instruction"]
+    assert data["labelers"]["text"] == {"mode": "reserved"}  # every default, for the fingerprint
     assert data["images"] == {"width": 640, "height": 360, "stride": 1, "quality": 90}
 
 
 def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
     recipe = load_recipe(recipe_file(tmp_path, MINIMAL))
     assert resolve_source(recipe.sources[0], tmp_path).path == tmp_path / "raw"
+
+
+def test_absolute_paths_are_kept_relative_to_the_recipe(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, MINIMAL.replace("path: raw", f"path: {tmp_path}/a")))
+    assert recipe.normalised()["sources"][0]["path"] == "a"
+    assert resolve_source(recipe.sources[0], tmp_path).path.resolve() == tmp_path / "a"
+
+
+def test_naming_a_labeler_enables_it_and_configs_enable_what_they_read(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, MINIMAL + "configs: [text_action]\n"))
+    assert recipe.spaces() == ["text", "instruction"]
+    recipe = load_recipe(
+        recipe_file(tmp_path, MINIMAL + "configs: [text_action]\nlabelers: {vpt: {bins: 21}}\n")
+    )
+    assert recipe.spaces() == ["vpt", "text", "instruction"]
+    assert recipe.labeler("vpt").params.bins == 21
 
 
 @pytest.mark.parametrize(
@@ -46,6 +65,23 @@ def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
         ("name: [unclosed\n", "not valid YAML"),
         (MINIMAL + "labelers: {text: {mdoe: compact}}\n", "labelers.text.mdoe: Extra inputs"),
         (MINIMAL + "labelers: {vpt: {bins: 13}}\n", "labelers.vpt.bins: Input should be 11 or 21"),
+        (MINIMAL + "labelers: {txt: {}}\n", "labelers: unknown labeler 'txt'; this curate has"),
+        (
+            MINIMAL + "labelers: {toy: {from: 'no_such_module:Toy'}}\n",
+            "labelers: labeler 'toy': cannot load 'no_such_module:Toy'",
+        ),
+        (
+            MINIMAL + "labelers: {instruction: {families: [custom]}}\n",
+            "labelers.instruction.families: the 'custom' family grows",
+        ),
+        (
+            MINIMAL.replace("path: raw", "path: raw, video: false") + "configs: [motion_coa]\n",
+            "need frames, but a source has `video: false`",
+        ),
+        (
+            MINIMAL.replace("path: raw", "path: raw, task_pattern: '(?P<x>a)'"),
+            "sources.0.task_pattern: needs the named groups",
+        ),
         (MINIMAL + "seed: 1\nseed: 2\n", "key 'seed' is given twice"),
         (MINIMAL + "mixture: {text_action: 0}\n", "mixture: mixture weights must be"),
         (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.world.record import Recording, record_episode
+from curate.world.record import RecordedEpisode, record_episode
 
 # Seed 0 of this task list mines stone, kills a pig and mines an oak log within 12 s, and selects
 # hotbar slots both by number key and by scroll wheel.
@@ -16,15 +16,15 @@ TICKS = 240
 
 
 @pytest.fixture(scope="session")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+def recording(tmp_path_factory: pytest.TempPathFactory) -> RecordedEpisode:
     return record_episode(tmp_path_factory.mktemp("world"), "synth-test", TICKS, (0, 0), TASKS)
 
 
 @pytest.fixture(scope="session")
-def lines(recording: Recording) -> list[dict]:
+def lines(recording: RecordedEpisode) -> list[dict]:
     return [json.loads(line) for line in recording.jsonl.read_text().splitlines()]
 
 
 @pytest.fixture(scope="session")
-def truth(recording: Recording) -> dict:
+def truth(recording: RecordedEpisode) -> dict:
     return json.loads(Path(recording.truth).read_text())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from curate.contract import BINARY_ACTIONS, QUALIFYING_FAMILIES
+from curate.readers.vpt import read_vpt
 from curate.world.blocks import BLOCK_IDS, BREAK_TICKS_HAND, BREAK_TICKS_TOOL
-from curate.world.record import Recording
+from curate.world.record import RecordedEpisode
 
 
 def test_mining_holds_attack_for_several_ticks(lines: list[dict], truth: dict) -> None:
@@ -56,11 +56,10 @@ def test_player_idles_and_moves_the_mouse_in_fractions(lines: list[dict]) -> Non
 
 
 def test_actions_are_what_a_reader_recovers(
-    recording: Recording, lines: list[dict], truth: dict
+    recording: RecordedEpisode, lines: list[dict], truth: dict
 ) -> None:
     """Cross-check against the project's VPT reader: the env actions the player meant."""
-    vpt = pytest.importorskip("curate.readers.vpt")
-    episode = vpt.read_vpt(recording.jsonl)
+    episode = read_vpt(recording.jsonl)
     assert not episode.warnings
     ticks = episode.ticks
     assert ticks.num_rows == len(lines) == len(recording.actions)

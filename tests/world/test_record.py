@@ -7,12 +7,13 @@ import math
 from pathlib import Path
 
 import av
+import jsonschema
 import numpy as np
 import pytest
 
+from curate.camera import FOCAL, camera_basis, project
 from curate.contract import CAMERA_SCALE, KEY_TO_ACTION, QUALIFYING_FAMILIES
-from curate.world.record import EPOCH_MS, Recording, synthesize
-from curate.world.render import FOCAL, camera_basis, project
+from curate.world.record import EPOCH_MS, RecordedEpisode, synthesize
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "truth.schema.json"
 
@@ -88,7 +89,7 @@ def test_every_line_has_every_vpt_field(lines: list[dict]) -> None:
         assert all(set(item) == {"type", "quantity"} for item in line["inventory"])
 
 
-def test_video_has_one_frame_per_line(recording: Recording, lines: list[dict]) -> None:
+def test_video_has_one_frame_per_line(recording: RecordedEpisode, lines: list[dict]) -> None:
     with av.open(str(recording.mp4)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -181,5 +182,4 @@ def test_truth_follows_its_schema(truth: dict) -> None:
     for row in truth["ticks"]:
         assert set(row) == {"tick", "target", "px"}
         assert row["px"] is None or (0 <= row["px"][0] < 640 and 0 <= row["px"][1] < 360)
-    jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(truth, schema)

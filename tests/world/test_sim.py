@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from curate.camera import project
 from curate.contract import BINARY_ACTIONS
 from curate.world.blocks import (
     AIR,
@@ -18,7 +19,7 @@ from curate.world.blocks import (
     STONE,
     TEXTURES,
 )
-from curate.world.render import project, render_view
+from curate.world.render import render_view
 from curate.world.sim import JUMP_VELOCITY, Mob, Sim
 
 BLOCKS = (GRASS, DIRT, STONE, OAK_LOG, LEAVES, IRON_ORE, CRAFTING_TABLE)

@@ -18,12 +18,17 @@ from curate.readers.minestudio import FILES as MINESTUDIO_FILES
 
 @dataclass(frozen=True)
 class Recording:
-    """One raw episode on disk."""
+    """One raw episode on disk, named relative to the storage root of its source."""
 
-    name: str  # relative name, e.g. `synth0/synth-0-000.jsonl` or `minestudio1/<folder>`
+    name: str  # relative name in the release, e.g. `synth0/synth-0-000.jsonl`
     format: str  # "vpt" | "minestudio"
-    path: Path  # the `.jsonl` of a VPT recording, or a MineStudio folder
+    root: Path  # the source's storage root (its folder, download cache or synth cache)
+    rel: str  # the `.jsonl` of a VPT recording, or a MineStudio folder, relative to `root`
     sha256: str  # of the recording's files: their names and sha256s, in a fixed order
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.rel
 
 
 def recording_files(fmt: str, path: Path) -> list[Path]:
@@ -53,8 +58,9 @@ def folder_recordings(
         found = sorted(folder.rglob("*.jsonl"))
     recordings = []
     for done, p in enumerate(found, start=1):
-        name = f"{prefix}/{p.relative_to(folder).as_posix()}"
-        recordings.append(Recording(name, fmt, p, recording_sha256(recording_files(fmt, p))))
+        rel = p.relative_to(folder).as_posix()
+        sha = recording_sha256(recording_files(fmt, p))
+        recordings.append(Recording(f"{prefix}/{rel}", fmt, folder, rel, sha))
         if progress:
             progress(done)  # hashing hundreds of GB of video takes a while: say so
     return recordings

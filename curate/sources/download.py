@@ -22,6 +22,13 @@ Why it is built the way it is:
   relpath + sha256 from the same record. A file in the cache without an entry (a crash between
   the rename and the manifest write) is re-checked as a complete partial download: the server
   answers 416 with its total and the file is hashed once, without downloading it again.
+- A machine without network (or a wrong `base_url`) would see every segment fail after its
+  retries, minutes of waiting for a build with nothing to build. So when the first `_PROBE`
+  segments that needed the network (or all, if fewer) failed for one reason before any was
+  fetched, fetch_index stops and raises, naming the reason and the host. Segments found in the
+  cache do not end that probe when the failures were retried ones (cannot connect, 5xx): those
+  are about the host, not the files. A definite answer about a file (404) stops the fetch only
+  while nothing at all was found: one missing segment among good ones is just a failure.
 - Not safe for two processes fetching into one cache at once (they would resume the same
   `.part`): a build fetches before it starts its workers.
 """
@@ -33,6 +40,8 @@ import http.client
 import json
 import os
 import re
+import socket
+import ssl
 import tempfile
 import time
 import urllib.error
@@ -42,7 +51,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+
+from curate.hashing import sha256_file_digest
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -52,13 +63,37 @@ _MAX_BACKOFF = 60.0
 _FLUSH_SECONDS = 5.0  # a long fetch saves the manifest this often, so a crash loses little
 _RETRY_CODES = {408, 425, 429}  # plus every 5xx: the server may answer the next attempt
 _AGENT = "curate"  # some CDNs refuse urllib's default agent
+_PROBE = 3  # first segments that, failing alike, stop a fetch
+
+# OpenAI's public index files of the VPT contractor data, by file name: the README of
+# github.com/openai/Video-Pre-Training ("Contractor Demonstrations", one per recorder version)
+# links each of them under this folder.
+VPT_INDEX_HOME = "https://github.com/openai/Video-Pre-Training#contractor-demonstrations"
+_VPT_SNAPSHOTS = "https://openaipublic.blob.core.windows.net/minecraft-rl/snapshots/"
+VPT_INDEX_URLS = {
+    name: _VPT_SNAPSHOTS + name
+    for name in (
+        "all_6xx_Jun_29.json",
+        "all_7xx_Apr_6.json",
+        "all_8xx_Jun_29.json",
+        "all_9xx_Jun_29.json",
+        "all_10xx_Jun_29.json",
+    )
+}
 
 
 class DownloadError(ValueError):
-    """An index that cannot be used, or one file that could not be fetched; names file or URL."""
+    """An index that cannot be used, or one file that could not be fetched; names file or URL.
 
-    def __init__(self, where: Path | str, reason: str) -> None:
-        self.where, self.reason = str(where), reason
+    `kind` is the reason without its details (`connection refused`, `HTTP 404`), to tell the
+    failures that share a cause.
+    """
+
+    def __init__(
+        self, where: Path | str, reason: str, kind: str | None = None, *, retried: bool = False
+    ) -> None:
+        self.where, self.reason, self.kind = str(where), reason, kind or reason
+        self.retried = retried  # the reason outlasted the retries (not a definite answer)
         super().__init__(f"{where}: {reason}")
 
 
@@ -85,6 +120,10 @@ class FetchResult:
 class _Transient(Exception):
     """A failure the next attempt may not see: connection lost, timeout, 5xx, short body."""
 
+    def __init__(self, reason: str, kind: str = "transfer failed") -> None:
+        super().__init__(reason)
+        self.kind = kind
+
 
 def jsonl_path(relpath: str) -> str:
     """The `.jsonl` that sits beside an index entry's `.mp4` (same folder, other suffix).
@@ -105,7 +144,7 @@ def read_index(path: Path | str) -> VptIndex:
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
-        raise DownloadError(path, "no such index file") from None
+        raise DownloadError(path, f"no such index file: {_where_to_get(path)}") from None
     except OSError as exc:
         raise DownloadError(path, f"cannot read the index: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -122,6 +161,17 @@ def read_index(path: Path | str) -> VptIndex:
         if reason:
             raise DownloadError(path, f"relpaths[{i}] ({relpath!r}): {reason}")
     return VptIndex(basedir, tuple(relpaths))
+
+
+def _where_to_get(path: Path) -> str:
+    url = VPT_INDEX_URLS.get(path.name)
+    if url:
+        return f"download it from {url} into {path.parent}"
+    names = ", ".join(VPT_INDEX_URLS)
+    return (
+        f"OpenAI's public VPT index files ({names}) are at {_VPT_SNAPSHOTS}<name>,"
+        f" listed in {VPT_INDEX_HOME}"
+    )
 
 
 def _bad_relpath(relpath: object) -> str | None:
@@ -157,7 +207,8 @@ def fetch_index(
     (action-only builds). `progress` receives the byte count of each chunk received, for a bar.
     `timeout` bounds each connect or read that stalls; `retries` counts attempts that made no
     progress (a dropped transfer that grew the `.part` resumes without using one up), spaced by
-    `backoff * 2**k` seconds. Raises `DownloadError` for a bad index, `OSError` for local errors.
+    `backoff * 2**k` seconds. Raises `DownloadError` for a bad index, or when the first
+    segments that needed the network all failed for one reason; `OSError` for local errors.
     """
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
@@ -178,30 +229,59 @@ def fetch_index(
         retries=retries,
         backoff=backoff,
     )
+    # Every failure so far, while all failed alike and no segment was fetched; None after.
+    probe: list[DownloadError] | None = []
     try:
         for relpath in vpt.relpaths[:limit]:
             files = [jsonl_path(relpath)] + ([relpath] if video else [])
+            cached = all(manifest.verified(cache, rel) for rel in files)
             try:
                 segment = {rel: fetch(base + quote(rel), rel) for rel in files}
             except DownloadError as exc:
                 failures[relpath] = str(exc)
+                if probe is not None:
+                    probe = [*probe, exc] if all(e.kind == exc.kind for e in probe) else None
+                if probe and len(probe) == _PROBE and (exc.retried or not paths):
+                    raise _stopped(index, base, cache, probe, len(paths)) from None
             else:
                 hashes.update(segment)
                 paths.append(cache / files[0])
+                if not cached:
+                    probe = None
             manifest.save(every=_FLUSH_SECONDS)
     finally:
         manifest.save()
+    if probe and not paths:  # fewer than _PROBE segments, all failed alike
+        raise _stopped(index, base, cache, probe, 0)
     return FetchResult(paths, failures, hashes)
+
+
+def _stopped(
+    index: Path | str, base: str, cache: Path, probe: list[DownloadError], cached: int
+) -> DownloadError:
+    """Why a fetch stopped early, and what to do about it. `cached`: the segments before the
+    failures, all found in the cache (a fetched one would have ended the probe)."""
+    kind, host = probe[0].kind, urlsplit(base).netloc or base
+    which = "the only segment" if len(probe) == 1 else f"each of {len(probe)} segments"
+    reason = (
+        f"{kind} for {which} asked of {host} (first: {probe[0]}), so the fetch"
+        f" stopped: check the network, and that {base} serves the files the index names"
+        " (a recipe's `base_url` replaces the index's basedir), or put each segment's .jsonl"
+        f" (and .mp4) by hand into {cache} at the path the index names"
+    )
+    if cached:
+        reason += f"; the cache holds the segments before them: `limit: {cached}` uses those alone"
+    return DownloadError(index, reason, kind)
 
 
 def _ensure(url: str, rel: str, *, cache: Path, manifest: _Manifest, **options) -> str:
     """The sha256 of `cache/rel`, downloading it unless the manifest vouches for the file."""
+    known = manifest.verified(cache, rel)
+    if known:
+        return known
     dest = cache / rel
-    entry = manifest.entries.get(rel)
     if dest.is_file():
-        if entry and dest.stat().st_size == entry["size"]:
-            return entry["sha256"]
-        if entry:  # changed since it was verified: its bytes cannot be trusted as a prefix
+        if rel in manifest.entries:  # changed since verified: not to be trusted as a prefix
             dest.unlink()
         else:  # verified once, entry lost: a Range request past its end confirms it (416)
             os.replace(dest, _part(dest))
@@ -232,7 +312,8 @@ def _download(
             else:
                 fruitless += 1
             if fruitless > retries:
-                raise DownloadError(url, f"gave up after {retries + 1} tries: {exc}") from None
+                reason = f"gave up after {retries + 1} tries: {exc}"
+                raise DownloadError(url, reason, exc.kind, retried=True) from None
             time.sleep(min(backoff * 2 ** max(fruitless - 1, 0), _MAX_BACKOFF))
 
 
@@ -253,14 +334,16 @@ def _attempt(
             if exc.code == 416 and offset:
                 # The partial file reaches the end already, or is longer than the remote file.
                 if _content_range(exc.headers.get("Content-Range"))[1] == offset:
-                    return _finish(part, dest, _hash_file(part))
+                    return _finish(part, dest, sha256_file_digest(part))
                 part.unlink()
                 raise _Transient(f"HTTP 416 for a {offset}-byte partial file") from None
+            status = f"HTTP {exc.code}"
             if exc.code >= 500 or exc.code in _RETRY_CODES:
-                raise _Transient(f"HTTP {exc.code} {exc.reason}") from None
-            raise DownloadError(url, f"HTTP {exc.code} {exc.reason}") from None
+                raise _Transient(f"{status} {exc.reason}", status) from None
+            raise DownloadError(url, f"{status} {exc.reason}", status) from None
     except (http.client.HTTPException, OSError) as exc:  # URLError is an OSError
-        raise _Transient(f"cannot connect: {getattr(exc, 'reason', exc)}") from None
+        reason = getattr(exc, "reason", exc)
+        raise _Transient(f"cannot connect: {reason}", _connect_kind(reason)) from None
     with response:
         if response.status == 206:
             start, total = _content_range(response.headers.get("Content-Range"))
@@ -269,13 +352,13 @@ def _attempt(
                 raise _Transient(f"asked for bytes from {offset}, got them from {start}")
         else:  # the server ignored Range (or none was sent): the body is the whole file
             offset, total = 0, _int(response.headers.get("Content-Length"))
-        sha = _hash_file(part) if offset else hashlib.sha256()
+        sha = sha256_file_digest(part) if offset else hashlib.sha256()
         with part.open("ab" if offset else "wb") as out:
             while True:
                 try:
                     chunk = response.read1(_CHUNK)  # what has arrived: a stall loses nothing
                 except (http.client.HTTPException, OSError) as exc:
-                    raise _Transient(f"connection lost: {exc!r}") from None
+                    raise _Transient(f"connection lost: {exc!r}", "connection lost") from None
                 if not chunk:
                     break
                 out.write(chunk)
@@ -290,6 +373,19 @@ def _attempt(
             part.unlink()
         raise _Transient(f"got {size} of {total} bytes")
     return _finish(part, dest, sha)
+
+
+def _connect_kind(reason: object) -> str:
+    """What kind of connection failure `reason` (a URLError's reason, or the error) is."""
+    if isinstance(reason, socket.gaierror):
+        return "cannot resolve the host name"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, TimeoutError):
+        return "connection timed out"
+    if isinstance(reason, ssl.SSLError):
+        return "TLS handshake failed"
+    return "cannot connect"
 
 
 def _finish(part: Path, dest: Path, sha: hashlib._Hash) -> tuple[int, str]:
@@ -319,14 +415,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
-
-
-def _hash_file(path: Path) -> hashlib._Hash:
-    sha = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            sha.update(chunk)
-    return sha
 
 
 class _Manifest:
@@ -362,6 +450,13 @@ class _Manifest:
             and isinstance(entry.get("size"), int)
             and isinstance(entry.get("sha256"), str)
         }
+
+    def verified(self, cache: Path, rel: str) -> str | None:
+        """The sha256 of `cache/rel` if it is the file this manifest verified (same size)."""
+        entry, dest = self.entries.get(rel), cache / rel
+        if entry and dest.is_file() and dest.stat().st_size == entry["size"]:
+            return entry["sha256"]
+        return None
 
     def put(self, rel: str, size: int, sha256: str) -> None:
         self.entries[rel] = self.new[rel] = {"size": size, "sha256": sha256}

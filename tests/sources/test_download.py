@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from curate.readers import read_episode
-from curate.readers.download import (
+from curate.sources.download import (
     MANIFEST,
+    VPT_INDEX_URLS,
     DownloadError,
     fetch_index,
     jsonl_path,
@@ -337,8 +339,111 @@ def test_read_index_names_the_file_and_the_problem(tmp_path, text, reason):
 
 
 def test_read_index_of_a_missing_file(tmp_path):
-    with pytest.raises(DownloadError, match="no such index file"):
+    with pytest.raises(DownloadError, match="no such index file") as error:
         read_index(tmp_path / "nope.json")
+    # Not one of the public index files: say where those come from.
+    assert "github.com/openai/Video-Pre-Training" in str(error.value)
+    assert "all_10xx_Jun_29.json" in str(error.value)
+
+
+def test_a_missing_public_index_names_its_address(tmp_path):
+    path = tmp_path / "indices" / "all_10xx_Jun_29.json"
+    url = "https://openaipublic.blob.core.windows.net/minecraft-rl/snapshots/all_10xx_Jun_29.json"
+    with pytest.raises(DownloadError) as error:
+        read_index(path)
+    assert str(error.value) == (
+        f"{path}: no such index file: download it from {url} into {path.parent}"
+    )
+
+
+def test_the_public_index_addresses():
+    """As the README of github.com/openai/Video-Pre-Training links them."""
+    snapshots = "https://openaipublic.blob.core.windows.net/minecraft-rl/snapshots/"
+    names = ["6xx_Jun_29", "7xx_Apr_6", "8xx_Jun_29", "9xx_Jun_29", "10xx_Jun_29"]
+    expected = {f"all_{n}.json": f"{snapshots}all_{n}.json" for n in names}
+    assert expected == VPT_INDEX_URLS
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago: a connection there is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def many_relpaths(n: int) -> list[str]:
+    return [f"data/10.0/more-{i}.mp4" for i in range(n)]
+
+
+def test_an_unreachable_host_stops_the_fetch_after_three_segments(tmp_path):
+    port = closed_port()
+    index = write_index(tmp_path / "index.json", f"http://127.0.0.1:{port}/x/", many_relpaths(50))
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as error:
+        fetch_index(index, tmp_path / "cache", limit=50, retries=3, backoff=0.01, timeout=5.0)
+    assert time.monotonic() - started < 5  # 3 segments of 4 tries, not 50
+    message = str(error.value)
+    assert message.startswith(f"{index}: connection refused for each of 3 segments")
+    assert f"asked of 127.0.0.1:{port}" in message
+    assert f"(first: http://127.0.0.1:{port}/x/data/10.0/more-0.jsonl: gave up after 4" in message
+    assert "check the network" in message and "base_url" in message
+    assert f"by hand into {tmp_path / 'cache'}" in message
+    assert error.value.kind == "connection refused"
+
+
+def test_an_unreachable_host_with_fewer_segments_stops_too(tmp_path):
+    index = write_index(tmp_path / "index.json", f"http://127.0.0.1:{closed_port()}/", RELPATHS)
+    with pytest.raises(DownloadError, match="connection refused for the only segment"):
+        fetch_index(index, tmp_path / "cache", limit=1, retries=1, **FAST)
+    with pytest.raises(DownloadError, match="connection refused for each of 2 segments"):
+        fetch_index(index, tmp_path / "cache", limit=2, retries=1, **FAST)
+
+
+def test_an_unreachable_host_stops_even_after_cached_segments(server, tmp_path):
+    cache = tmp_path / "cache"
+    fetch_index(server.index, cache, limit=2, **FAST)
+    index = write_index(tmp_path / "more.json", server.base, RELPATHS[:2] + many_relpaths(5))
+    offline = f"http://127.0.0.1:{closed_port()}/"
+    with pytest.raises(DownloadError) as error:
+        fetch_index(index, cache, limit=7, base_url=offline, retries=1, **FAST)
+    message = str(error.value)
+    assert "connection refused for each of 3 segments" in message
+    assert message.endswith("the cache holds the segments before them: `limit: 2` uses those alone")
+    # The cache alone still serves what it holds.
+    result = fetch_index(index, cache, limit=2, base_url=offline, retries=0, **FAST)
+    assert len(result.paths) == 2 and result.failures == {}
+
+
+def test_a_wrong_base_url_stops_after_three_missing_segments(server, tmp_path):
+    index = write_index(tmp_path / "index.json", server.base, many_relpaths(20))
+    with pytest.raises(DownloadError, match=r"HTTP 404 for each of 3 segments asked of 127\.0\.0"):
+        fetch_index(index, tmp_path / "cache", limit=20, **FAST)
+    assert len(server.requests) == 3  # the first three .jsonl, each asked once
+
+
+def test_a_failing_server_stops_after_three_segments(server, tmp_path):
+    for relpath in RELPATHS:
+        server.faults["/minecraft-rl/" + jsonl_path(relpath)] = ["503"] * 10
+    with pytest.raises(DownloadError, match=r"HTTP 503 for each of 3 segments.*gave up after 2"):
+        fetch_index(server.index, tmp_path / "cache", limit=3, retries=1, **FAST)
+    assert len(server.requests) == 6
+
+
+def test_a_missing_first_segment_is_just_a_failure(server, tmp_path):
+    del server.files["/minecraft-rl/" + jsonl_path(RELPATHS[0])]
+    result = fetch_index(server.index, tmp_path / "cache", limit=3, **FAST)
+    assert list(result.failures) == [RELPATHS[0]]
+    assert len(result.paths) == 2
+
+
+def test_missing_segments_after_cached_ones_are_just_failures(server, tmp_path):
+    """A rebuild finds the good segments in the cache and the missing ones missing again."""
+    cache, missing = tmp_path / "cache", many_relpaths(4)
+    index = write_index(tmp_path / "index.json", server.base, RELPATHS + missing)
+    first = fetch_index(index, cache, limit=7, **FAST)
+    again = fetch_index(index, cache, limit=7, **FAST)
+    assert list(first.failures) == list(again.failures) == missing
+    assert again.paths == first.paths == [cache / jsonl_path(r) for r in RELPATHS]
 
 
 def test_read_real_indices(real):

@@ -1,0 +1,87 @@
+"""The executor contract: run one step over many tasks, each at most once per build.
+
+A task owns a work folder under the build's staging root and names its inputs relative to storage
+roots, so a worker on another machine resolves them from its own mounts; the step writes its
+outputs into the work folder and returns a small typed result (a pydantic model). The base class
+writes that result as the task's completion marker, last, so a relaunch after a crash reads the
+markers and runs only the tasks without one (as datatrove does). An executor says only how tasks
+run: in this process, in a process pool, on a cluster.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+MARKER = "done.json"
+
+
+class Task(Protocol):
+    @property
+    def work(self) -> Path:
+        """The task's own output folder; its marker goes there."""
+        ...
+
+
+T = TypeVar("T", bound=Task)
+R = TypeVar("R", bound=BaseModel)
+
+
+class BuildError(RuntimeError):
+    """A build that cannot go on for a reason outside any one recording (a worker died)."""
+
+
+def run_marked(step: Callable[[T], BaseModel], task: T) -> str:
+    """Run one task and mark it done; the marker is written last, so a crash leaves none.
+
+    Returns the marker's text, so a fresh result and one read back on resume are the same."""
+    text = step(task).model_dump_json()
+    task.work.mkdir(parents=True, exist_ok=True)
+    partial_marker = task.work / (MARKER + ".partial")
+    partial_marker.write_text(text)
+    partial_marker.replace(task.work / MARKER)
+    return text
+
+
+class Executor(ABC):
+    """Runs `step` over tasks, skipping those a marker says are finished."""
+
+    name: str
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
+    def run(
+        self,
+        step: Callable[[T], R],
+        tasks: Sequence[T],
+        result: type[R],
+        on_done: Callable[[R], None] | None = None,
+    ) -> list[R]:
+        """Results of `step` over `tasks`, in task order; `on_done` sees each as it finishes."""
+        results = [self.finished(task, result) for task in tasks]
+        todo = [i for i, r in enumerate(results) if r is None]
+        for r in results:
+            if r is not None and on_done:
+                on_done(r)
+        marked = partial(run_marked, step)
+        for j, text in self.execute(marked, [tasks[i] for i in todo]):
+            done = results[todo[j]] = result.model_validate_json(text)
+            if on_done:
+                on_done(done)
+        return results  # type: ignore[return-value]  # every None was replaced
+
+    @staticmethod
+    def finished(task: Task, result: type[R]) -> R | None:
+        """The recorded result of a task finished by an earlier run, else None."""
+        marker = task.work / MARKER
+        return result.model_validate_json(marker.read_text()) if marker.exists() else None
+
+    @abstractmethod
+    def execute(self, fn: Callable[[T], str], tasks: Sequence[T]) -> Iterator[tuple[int, str]]:
+        """Run `fn` on every task; yield (index in `tasks`, what it returned) as each finishes."""

@@ -1,0 +1,146 @@
+"""One episode's SFT rows: which ticks become rows, their frames as JPEG, the parquet parts.
+
+A row is one kept tick: every `stride`-th tick, its action resampled over the stride
+(ACTION_SPACES.md section 2a), so text and motion are labelled again on the resampled ticks when
+the stride is above 1. No-op rows are kept with probability `keep_noop` (a draw seeded by the
+recipe seed and the episode id). The frames a row shows (its own and its history's) are decoded
+once with every other consumer of the episode's frames and held only as JPEG bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from curate.contract import FRAME_HEIGHT
+from curate.episode import Episode, episode_rng, resample
+from curate.formats.chat import SCHEMA, Turn, chat_table, mixture_forms
+from curate.formats.images import draw_cursor, to_jpeg
+from curate.labelers import Labeler
+
+ROWS_PER_WRITE = 256  # rows are built and written in blocks, so memory stays bounded
+
+
+@dataclass(frozen=True)
+class SftOptions:
+    """The recipe's settings that shape SFT rows."""
+
+    width: int
+    height: int
+    quality: int
+    stride: int
+    history: int
+    keep_noop: float
+    mixture: Mapping[str, float]
+    seed: int
+
+
+@dataclass(frozen=True)
+class SftRows:
+    """The kept ticks of an episode with their labels, and which of them become rows."""
+
+    turns: list[Turn]
+    rows: list[int]  # indices into `turns`
+    history: int
+
+    @property
+    def frame_ticks(self) -> list[int]:
+        """The ticks whose frames the rows show: each row's own and its history's."""
+        shown = {j for i in self.rows for j in range(max(0, i - self.history), i + 1)}
+        return [self.turns[j].tick for j in sorted(shown)]
+
+
+def plan_rows(
+    episode: Episode, labels: pl.DataFrame, labelers: Mapping[str, Labeler], options: SftOptions
+) -> SftRows:
+    """The kept ticks and the rows; `labels` holds the per-tick labels already made."""
+    kept = Episode(episode.episode_id, episode.source, resample(episode.ticks, options.stride))
+    resampled = labels
+    if options.stride > 1:
+        spaces = [s for s in ("text", "motion") if s in labelers]
+        resampled = pl.concat([labelers[s].label(kept) for s in spaces], how="horizontal")
+    n = kept.ticks.num_rows
+
+    def column(name: str) -> list:
+        return resampled[name].to_list() if name in resampled.columns else [None] * n
+
+    action, motion = column("text_action"), column("motion_text")
+    ticks = kept.ticks.column("tick").to_pylist()
+    instruction = labels["instruction_text"].gather(ticks).to_list()
+    turns = [Turn(*t) for t in zip(ticks, action, motion, [None] * n, instruction, strict=True)]
+    null = kept.ticks.column("null").to_numpy(zero_copy_only=False)
+    keep = episode_rng(options.seed, f"{episode.episode_id}:noop").random(n)
+    rows = [i for i in range(n) if not null[i] or keep[i] < options.keep_noop]
+    return SftRows(turns, rows, options.history)
+
+
+class JpegFrames:
+    """A frame reader that keeps the JPEG bytes of the ticks it asks for, with the cursor drawn
+    on VPT frames while a GUI is open (VPT videos have none; ACTION_SPACES.md section 2)."""
+
+    def __init__(self, episode: Episode, ticks: list[int], options: SftOptions) -> None:
+        self.ticks = ticks
+        self.options = options
+        self.jpeg: dict[int, bytes] = {}
+        draw = episode.source == "vpt"
+        self._cursor = {
+            t: (x, y)
+            for t, gui, x, y in zip(
+                range(len(episode)),
+                episode.ticks.column("gui_open").to_pylist(),
+                episode.ticks.column("cursor_x").to_pylist(),
+                episode.ticks.column("cursor_y").to_pylist(),
+                strict=True,
+            )
+            if draw and gui and x is not None
+        }
+
+    def take(self, tick: int, frame: np.ndarray) -> None:
+        if tick in self._cursor:
+            scale = frame.shape[0] / FRAME_HEIGHT  # cursor columns are 640x360 frame pixels
+            x, y = self._cursor[tick]
+            frame = draw_cursor(frame, x * scale, y * scale)
+        o = self.options
+        self.jpeg[tick] = to_jpeg(frame, o.width, o.height, o.quality)
+
+
+def write_sft(
+    episode: Episode,
+    planned: SftRows,
+    jpeg: Mapping[int, bytes],
+    configs: Sequence[str],
+    options: SftOptions,
+    work: Path,
+) -> dict[str, tuple[int, int]]:
+    """Write the chat rows of every SFT config of one episode; config -> (rows, Arrow bytes)."""
+    turns, rows = planned.turns, planned.rows
+    common = {"episode_id": episode.episode_id, "source": episode.source}
+    written = {}
+    for config in configs:
+        forms = None
+        if config == "all_in_one":
+            rng = episode_rng(options.seed, f"{episode.episode_id}:mixture")
+            forms = mixture_forms(len(rows), options.mixture, rng)
+        size = 0
+        with pq.ParquetWriter(work / f"{config}.parquet", SCHEMA, compression="zstd") as out:
+            for start in range(0, len(rows), ROWS_PER_WRITE):
+                block = slice(start, start + ROWS_PER_WRITE)
+                table = chat_table(
+                    config,
+                    turns,
+                    rows[block],
+                    jpeg,
+                    history=options.history,
+                    stride=options.stride,
+                    forms=forms[block] if forms else None,
+                    **common,
+                )
+                out.write_table(table)
+                size += table.nbytes
+        written[config] = (len(rows), size)
+    return written

@@ -1,0 +1,228 @@
+"""`curate evaluate`: the reference model against three baselines on a release's validation rows.
+
+Every predictor (the model, always no-op, the most frequent training action, the row's previous
+action) answers every validation row, and each answer is scored:
+
+- `exact_action`: its `Action:` equals the reference's: the same keys and buttons, and the camera
+  equal after VPT's 11-bin quantisation of pitch and yaw (ACTION_SPACES.md section 3);
+- `camera_bins`: both camera bins equal; `key_f1`: F1 of each key and button, averaged over the
+  keys the rows use; `parse_rate`: the answer has an `Action:` line that parses;
+- `motion_exact`: for rows that ask for a `Motion:` line, it equals the reference's.
+
+Rows of one episode are correlated, so each figure comes with a 95% interval from a bootstrap
+over episodes; with fewer than `RELIABLE_EPISODES` episodes the interval is not reliable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from curate.labelers.text import TextActionError, parse_text_action
+from curate.labelers.vpt_tokens import camera_bins
+from curate.reference.data import Example, collate, encode, load_rows
+from curate.reference.tokenizer import PAD, Tokenizer
+from curate.reference.train import Checkpoint
+
+NOOP = "Action: move(0, 0) and press()"
+NOOP_MOTION = "Motion: no_op"
+PREDICTORS = ("model", "noop", "majority", "previous")
+KEYS = ("forward", "back", "left", "right", "jump", "sneak", "sprint", "attack", "use", "drop",
+        "inventory", *(f"hotbar.{i}" for i in range(1, 10)), "ESC", "swapHands")  # fmt: skip
+BOOTSTRAP = 1000
+RELIABLE_EPISODES = 5
+_PART = re.compile(r"(Grounding|Motion|Action):\s*(.*?)(?=(?:Grounding:|Motion:|Action:|$))", re.S)
+
+
+def parts(answer: str) -> dict[str, str]:
+    """The parts of an answer by kind (ACTION_SPACES.md section 7), each with its prefix."""
+    return {kind: f"{kind}: {text.strip(' ,' + chr(10))}" for kind, text in _PART.findall(answer)}
+
+
+def action_key(text: str | None) -> tuple | None:
+    """What `exact_action` compares of an `Action:` line: every key and button, and the two
+    camera bins; None when it does not parse."""
+    if text is None:
+        return None
+    try:
+        action = parse_text_action(text)
+    except TextActionError:
+        return None
+    pitch, yaw = camera_bins(np.array(action["camera"]))
+    return (*(action[k] for k in KEYS), int(pitch), int(yaw))
+
+
+@dataclass
+class Scores:
+    """Per-episode counts of every metric and predictor: metric -> predictor -> (episodes, k)."""
+
+    episodes: list[str]
+    counts: dict[str, dict[str, np.ndarray]]
+
+    def __add__(self, other: Scores) -> Scores:
+        """Both evaluations' counts summed (the same rows, two seeds' models)."""
+        return Scores(self.episodes, {m: {p: c + other.counts[m][p] for p, c in by.items()}
+                                      for m, by in self.counts.items()})  # fmt: skip
+
+
+def score(answers: dict[str, list[str]], examples: Sequence[Example]) -> Scores:
+    """Count hits of every predictor's answers against the reference answers."""
+    episodes = sorted({e.episode_id for e in examples})
+    index = {e: i for i, e in enumerate(episodes)}
+    rows = np.array([index[e.episode_id] for e in examples])
+    n_keys = len(KEYS)
+
+    def per_episode(values: np.ndarray) -> np.ndarray:  # (rows, k) -> (episodes, k)
+        out = np.zeros((len(episodes), values.shape[1]))
+        np.add.at(out, rows, values)
+        return out
+
+    references = [parts(e.answer) for e in examples]
+    truth = _keys([action_key(r.get("Action")) for r in references])
+    has_action = ~np.isnan(truth[:, 0])
+    asks_motion = np.array(["Motion" in r for r in references])
+    counts: dict[str, dict[str, np.ndarray]] = {}
+    for predictor, said in answers.items():
+        given = [parts(a) for a in said]
+        guess = _keys([action_key(g.get("Action")) for g in given])
+        parsed = ~np.isnan(guess[:, 0]) & has_action  # an answer that does not parse is wrong
+        t, g = truth[:, :n_keys] == 1, guess[:, :n_keys] == 1  # and presses nothing
+        exact = parsed & (truth == guess).all(1)
+        camera = parsed & (truth[:, n_keys:] == guess[:, n_keys:]).all(1)
+        keys = np.stack([t & g, g & ~t, t & ~g], 2) & has_action[:, None, None]  # tp fp fn
+        motion = asks_motion & np.array(
+            [g.get("Motion") == r.get("Motion") for g, r in zip(given, references, strict=True)]
+        )
+        for metric, values in (
+            ("exact_action", np.stack([exact, has_action], 1)),
+            ("camera_bins", np.stack([camera, has_action], 1)),
+            ("parse_rate", np.stack([parsed, has_action], 1)),
+            ("key_f1", keys.reshape(len(examples), -1)),
+            ("motion_exact", np.stack([motion, asks_motion], 1)),
+        ):
+            counts.setdefault(metric, {})[predictor] = per_episode(values.astype(np.float64))
+    return Scores(episodes, counts)
+
+
+def _keys(keys: list[tuple | None]) -> np.ndarray:
+    """(rows, keys + 2) floats; a row that does not parse is NaN."""
+    width = len(KEYS) + 2
+    return np.array([k if k is not None else (np.nan,) * width for k in keys], np.float64).reshape(
+        len(keys), width
+    )
+
+
+def _value(metric: str, total: np.ndarray) -> float:
+    """A metric's value from its summed counts."""
+    if metric == "key_f1":
+        tp, fp, fn = total.reshape(-1, 3).T
+        used = (tp + fn) > 0
+        f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=used)
+        return float(f1[used].mean()) if used.any() else 0.0
+    return float(total[0] / total[1]) if total[1] else 0.0
+
+
+def figures(scores: Scores, seed: int = 0) -> dict:
+    """Every metric of every predictor as [value, lo95, hi95], by a bootstrap over episodes."""
+    rng = np.random.default_rng(seed)
+    n = len(scores.episodes)
+    draws = rng.integers(0, n, size=(BOOTSTRAP, n))
+    out: dict = {"episodes": n, "reliable": n >= RELIABLE_EPISODES}
+    for metric, by in scores.counts.items():
+        if metric == "motion_exact" and not by["model"][:, 1].sum():
+            continue  # no row asks for a motion
+        out[metric] = {}
+        for predictor, counts in by.items():
+            value = _value(metric, counts.sum(0))
+            sampled = [_value(metric, counts[d].sum(0)) for d in draws]
+            lo, hi = np.percentile(sampled, [2.5, 97.5])
+            out[metric][predictor] = [round(value, 4), round(float(lo), 4), round(float(hi), 4)]
+    return out
+
+
+def baseline_answers(
+    examples: Sequence[Example], train_answers: Sequence[str]
+) -> dict[str, list[str]]:
+    """The answers of the three baselines: always no-op, the most frequent training action (and
+    motion), and the row's previous action (its last history turn; no-op without one)."""
+    actions = Counter(p["Action"] for a in train_answers if "Action" in (p := parts(a)))
+    motions = Counter(p["Motion"] for a in train_answers if "Motion" in (p := parts(a)))
+    majority_action = actions.most_common(1)[0][0] if actions else NOOP
+    majority_motion = motions.most_common(1)[0][0] if motions else NOOP_MOTION
+
+    def both(motion: str, action: str) -> str:
+        return f"{motion}\n, {action}"
+
+    previous = []
+    for e in examples:
+        earlier = parts(e.previous or "")
+        previous.append(both(earlier.get("Motion", NOOP_MOTION), earlier.get("Action", NOOP)))
+    return {
+        "noop": [both(NOOP_MOTION, NOOP)] * len(examples),
+        "majority": [both(majority_motion, majority_action)] * len(examples),
+        "previous": previous,
+    }
+
+
+@torch.no_grad()
+def generate(checkpoint: Checkpoint, examples: Sequence[Example], batch_size: int = 64,
+             max_new: int = 64) -> list[str]:  # fmt: skip
+    """Greedy answers of the model, a batch of left-padded prompts at a time; each new token
+    reads the keys and values cached for the ones before it."""
+    model, tokenizer = checkpoint.model, checkpoint.tokenizer
+    device = torch.device(checkpoint.device)
+    eos, pad = tokenizer.id("<eos>"), tokenizer.id(PAD)
+    no_images = torch.zeros((0, 3, 1, 1), dtype=torch.uint8, device=device)
+    out: list[str] = []
+    for start in range(0, len(examples), batch_size):
+        batch = collate(examples[start : start + batch_size], tokenizer, with_target=False).to(
+            device
+        )
+        real = batch.real
+        logits, past = model(batch.ids, real, batch.images)
+        done = torch.zeros(batch.ids.shape[0], dtype=torch.bool, device=device)
+        written = []
+        for _ in range(max_new):
+            token = torch.where(done, pad, logits[:, -1].argmax(-1))
+            written.append(token)
+            real = torch.cat([real, ~done[:, None]], 1)
+            done |= token == eos
+            if done.all():
+                break
+            logits, past = model(token[:, None], real, no_images, past)
+        answers = torch.stack(written, 1).tolist()
+        out += [tokenizer.decode(row) for row in answers]
+    return out
+
+
+@dataclass
+class Evaluation:
+    scores: Scores
+    figures: dict
+    answers: dict[str, list[str]]
+
+
+def evaluate(checkpoint: Checkpoint, release: Path, cache_dir: Path | None = None) -> Evaluation:
+    """The model and the baselines on the validation rows of the checkpoint's config."""
+    config = checkpoint.config
+    rows = load_rows(release, config, "validation", cache_dir)
+    seen = sorted({r["episode_id"] for r in rows} & set(checkpoint.episodes))
+    if seen:
+        raise ValueError(
+            f"the checkpoint trained on episode {seen[0]} of these validation rows: evaluate it on "
+            "the release it was trained on, or train again on this one"
+        )
+    tokenizer: Tokenizer = checkpoint.tokenizer
+    size = checkpoint.options.image_size
+    examples = [encode(r, tokenizer, checkpoint.model.image_tokens, size) for r in rows]
+    train_rows = load_rows(release, config, "train", cache_dir)
+    train_answers = [r["messages"][-1]["content"][0]["text"] for r in train_rows]
+    answers = {"model": generate(checkpoint, examples), **baseline_answers(examples, train_answers)}
+    scores = score(answers, examples)
+    return Evaluation(scores, figures(scores), answers)

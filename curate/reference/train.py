@@ -1,0 +1,175 @@
+"""`curate train`: the reference model trained on one config of a release, train split only.
+
+Plain loop: shuffled batches (an epoch at a time, from the seed), AdamW, linear warm-up then a
+cosine decay, gradient clipping. On the CPU the same seed gives the same weights. The checkpoint
+is `model.safetensors` plus `checkpoint.json` (model shape, tokenizer, the release and split it
+saw, its episodes, the loss curve), so the evaluator can refuse rows the model trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from curate.reference.data import collate, encode, fit_tokenizer, load_rows
+from curate.reference.model import ModelConfig, ReferenceModel
+from curate.reference.tokenizer import IMAGE, Tokenizer
+from curate.release.meta import ReleaseMeta
+
+CHECKPOINT = "checkpoint.json"
+WEIGHTS = "model.safetensors"
+LOSS_POINTS = 100  # the loss curve kept in the checkpoint
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    steps: int = 1500
+    seed: int = 0
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup: int = 50
+    d_model: int = 128
+    layers: int = 3
+    heads: int = 4
+    image_size: tuple[int, int] = (64, 36)  # width, height
+
+
+@dataclass
+class Checkpoint:
+    """A trained model and what it was trained on."""
+
+    model: ReferenceModel
+    tokenizer: Tokenizer
+    release: dict  # name, version, fingerprint
+    config: str
+    episodes: list[str]  # the training episodes: rows of these are never evaluated
+    options: TrainOptions
+    loss: list[tuple[int, float]] = field(default_factory=list)  # (step, mean loss)
+    samples_per_second: float = 0.0
+    device: str = "cpu"
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        weights = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        weights.pop("head.weight")  # tied to the token embedding
+        save_file(weights, str(folder / WEIGHTS))
+        info = {
+            "model": self.model.config.to_dict(),
+            "vocab": self.tokenizer.vocab,
+            "lines": sorted(self.tokenizer.lines),
+            "release": self.release,
+            "config": self.config,
+            "split": "train",
+            "episodes": self.episodes,
+            "options": asdict(self.options),
+            "loss": self.loss,
+            "samples_per_second": self.samples_per_second,
+            "device": self.device,
+        }
+        (folder / CHECKPOINT).write_text(json.dumps(info, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path, device: str = "cpu") -> Checkpoint:
+        path = folder / CHECKPOINT
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder}: not a checkpoint (no {CHECKPOINT}); curate train")
+        info = json.loads(path.read_text())
+        tokenizer = Tokenizer(info["vocab"], info["lines"])
+        model = ReferenceModel(ModelConfig(**info["model"]), tokenizer.id(IMAGE))
+        weights = load_file(str(folder / WEIGHTS))
+        weights["head.weight"] = weights["tokens.weight"]
+        model.load_state_dict(weights)
+        options = TrainOptions(
+            **{**info["options"], "image_size": tuple(info["options"]["image_size"])}
+        )
+        return cls(model.to(device).eval(), tokenizer, info["release"], info["config"],
+                   info["episodes"], options, [tuple(x) for x in info["loss"]],
+                   info["samples_per_second"], device)  # fmt: skip
+
+
+Progress = Callable[[int, float, float], None]  # step, loss, samples per second
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def train(
+    release: Path,
+    config: str,
+    options: TrainOptions = TrainOptions(),
+    *,
+    device: str | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> Checkpoint:
+    """Train the reference model on the `train` split of `config` of the release folder."""
+    device = device or default_device()
+    meta = ReleaseMeta.read(release)
+    rows = load_rows(release, config, "train", cache_dir)
+    tokenizer = fit_tokenizer(rows)
+    width, height = options.image_size
+    shape = ModelConfig(len(tokenizer), options.d_model, options.layers, options.heads,
+                        image_width=width, image_height=height)  # fmt: skip
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(options.seed)
+        model = ReferenceModel(shape, tokenizer.id(IMAGE))
+    examples = [encode(r, tokenizer, model.image_tokens, options.image_size) for r in rows]
+    longest = max(len(e.prompt) + len(e.target) for e in examples)
+    if longest > shape.max_len:
+        raise ValueError(f"rows of {longest} tokens exceed the model's {shape.max_len}")
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
+    order = _batches(len(examples), options.batch_size, options.seed)
+    losses: list[float] = []
+    curve: list[tuple[int, float]] = []
+    every = max(1, options.steps // LOSS_POINTS)
+    start = time.perf_counter()
+    for step in range(options.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = options.lr * _schedule(step, options)
+        batch = collate([examples[i] for i in next(order)], tokenizer).to(torch.device(device))
+        logits, _ = model(batch.ids, batch.real, batch.images)
+        loss = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), batch.labels.flatten(), ignore_index=-100
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+        if (step + 1) % every == 0 or step + 1 == options.steps:
+            curve.append((step + 1, float(np.mean(losses[-every:]))))
+            rate = (step + 1) * options.batch_size / (time.perf_counter() - start)
+            if progress:
+                progress(step + 1, curve[-1][1], rate)
+    rate = options.steps * options.batch_size / (time.perf_counter() - start)
+    release_info = {"name": meta.name, "version": meta.version, "fingerprint": meta.fingerprint}
+    episodes = sorted({e.episode_id for e in examples})
+    return Checkpoint(model.eval(), tokenizer, release_info, config, episodes, options, curve,
+                      rate, device)  # fmt: skip
+
+
+def _schedule(step: int, options: TrainOptions) -> float:
+    """Linear warm-up, then a cosine decay to a tenth."""
+    if step < options.warmup:
+        return (step + 1) / options.warmup
+    done = (step - options.warmup) / max(1, options.steps - options.warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
+
+
+def _batches(n: int, size: int, seed: int):
+    """Indices of each batch: every row once an epoch, in an order drawn from the seed."""
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(n)
+        for start in range(0, n - min(size, n) + 1, min(size, n)):
+            yield order[start : start + size].tolist()

@@ -1,0 +1,127 @@
+"""`curate validate`: train and evaluate the reference model as the recipe's `validate:` section
+says, write the figures into `meta/release.json`, and render the card again.
+
+One model per config and seed; the seeds' models answer the same validation rows, and a figure
+counts the answers of all of them (its interval still resamples episodes). The gate: the model's
+`exact_action` interval lies above the interval of every baseline the section names, and every
+minimum it sets is reached; `curate validate` exits non-zero when it fails, a gate for CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import numpy as np
+
+from curate.reference.evaluate import Scores, evaluate, figures
+from curate.reference.train import Progress, TrainOptions, default_device, train
+from curate.release.card import write_card
+from curate.release.meta import ReleaseMeta
+from curate.release.recipe import Validate
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Validation:
+    meta: ReleaseMeta
+    passed: bool
+    failures: list[str]
+
+
+def configs_of(meta: ReleaseMeta, spec: Validate) -> list[str]:
+    """The configs to validate: the section's, else all_in_one when built, else every SFT one."""
+    if spec.configs:
+        return [str(c) for c in spec.configs]
+    built = [c for c in meta.counts if c != "ticks"]
+    return ["all_in_one"] if "all_in_one" in built else built
+
+
+def validate(
+    release: Path,
+    *,
+    device: str | None = None,
+    cache_dir: Path | None = None,
+    say: Say = lambda _: None,
+    progress: Callable[[str, int], Progress | None] = lambda what, steps: None,
+) -> Validation:
+    """Validate a release folder in place; `progress(what, steps)` follows each training."""
+    meta = ReleaseMeta.read(release)
+    spec = Validate.model_validate(meta.recipe.get("validate") or {})
+    device = device or default_device()
+    results: dict[str, dict] = {}
+    rates, model = [], {}
+    for config in configs_of(meta, spec):
+        if config not in meta.counts:
+            raise ValueError(f"validate.configs names {config}, which this release does not hold")
+        if not meta.counts[config]["validation"]:
+            raise ValueError(f"{config} has no validation rows: raise `validation` in the recipe")
+        total: Scores | None = None
+        curves = []
+        for seed in spec.seeds:
+            options = TrainOptions(steps=spec.steps, seed=seed, batch_size=spec.batch_size,
+                                   image_size=spec.image_size)  # fmt: skip
+            follow = progress(f"training {config}, seed {seed}", spec.steps)
+            checkpoint = train(release, config, options, device=device, cache_dir=cache_dir,
+                               progress=follow)  # fmt: skip
+            say(f"evaluating {config}, seed {seed}")
+            scores = evaluate(checkpoint, release, cache_dir).scores
+            total = scores if total is None else total + scores
+            curves.append(checkpoint.loss)
+            rates.append(checkpoint.samples_per_second)
+            shape = checkpoint.model.config
+            model = {"d_model": shape.d_model, "layers": shape.layers, "heads": shape.heads,
+                     "parameters": checkpoint.model.parameters_count()}  # fmt: skip
+        assert total is not None  # there is at least one seed
+        steps = [step for step, _ in curves[0]]
+        loss = np.mean([[v for _, v in c] for c in curves], axis=0)
+        curve = [[s, round(float(v), 4)] for s, v in zip(steps, loss, strict=True)]
+        results[config] = {**figures(total), "loss": curve}
+    failures = gate_failures(results, spec)
+    protocol = {
+        "model": model,
+        "steps": spec.steps,
+        "seeds": spec.seeds,
+        "batch_size": spec.batch_size,
+        "history": meta.recipe["history"],
+        "image_size": list(spec.image_size),
+        "decoding": "greedy",
+        "split": "trained on train, evaluated on validation",
+        "device": device,
+        "samples_per_second": round(float(np.mean(rates)), 1),
+        "curate_version": package_version("curate"),
+    }
+    validation = {
+        "protocol": protocol,
+        "configs": results,
+        "gate": {
+            "beat": spec.gate.beat,
+            "min": spec.gate.min,
+            "passed": not failures,
+            "failures": failures,
+        },  # fmt: skip
+    }
+    meta = write_card(release, meta.model_copy(update={"validation": validation}))
+    return Validation(meta, not failures, failures)
+
+
+def gate_failures(results: dict[str, dict], spec: Validate) -> list[str]:
+    """What the gate finds wanting, in words; empty when it passes."""
+    failures = []
+    for config, figs in results.items():
+        model = figs["exact_action"]["model"]
+        for baseline in spec.gate.beat:
+            other = figs["exact_action"][baseline]
+            if not model[1] > other[2]:
+                failures.append(
+                    f"{config}: exact_action {model[0]:.3f} [{model[1]:.3f}, {model[2]:.3f}] does "
+                    f"not lie above {baseline}'s {other[0]:.3f} [{other[1]:.3f}, {other[2]:.3f}]"
+                )
+        for metric, least in spec.gate.min.items():
+            value = figs.get(metric, {}).get("model", [0.0])[0]
+            if value < least:
+                failures.append(f"{config}: {metric} {value:.3f} is below the minimum {least}")
+    return failures

@@ -1,0 +1,206 @@
+"""What a build is asked for, settled before any episode is built: the recipe, the labelers it
+runs, its recordings (generated, found or downloaded, each named and hashed), their splits, and
+the fingerprint of it all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+from curate.contract import FPS
+from curate.hashing import code_sha256
+from curate.labelers import LabelerError, registry
+from curate.readers import episode_id_of
+from curate.release.meta import Excluded, Input, fingerprint
+from curate.release.progress import Counter, Reporter
+from curate.release.recipe import (
+    FolderSource,
+    IndexSource,
+    Recipe,
+    RecipeError,
+    about_text,
+    load_recipe,
+    resolve_source,
+)
+from curate.sources import (
+    Recording,
+    folder_recordings,
+    recording_files,
+    recording_sha256,
+    synth_recordings,
+)
+from curate.sources.download import DownloadError, fetch_index, jsonl_path
+
+# Libraries whose versions shape a release's bytes (parquet, Arrow casts, JPEG, decoded frames).
+LIBRARIES = ("pyarrow", "polars", "numpy", "pillow", "av", "datasets")
+# The modules a build runs, besides its labelers': their code, and what they import, is hashed.
+BUILD_MODULES = (
+    "curate.release.build",
+    "curate.readers.vpt",
+    "curate.readers.minestudio",
+    "curate.readers.video",
+)
+SMALL_BUILD = 20  # below this many recordings, the validation share is met exactly
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One recording as the build will treat it."""
+
+    recording: Recording
+    split: str
+    video: bool  # a VPT recording must have its .mp4 (a source's `video: false` says it need not)
+    task: str | None  # what the player was asked to do, when the source says
+
+
+@dataclass(frozen=True)
+class Plan:
+    recipe: Recipe
+    labelers: dict[str, str]  # space -> version
+    recordings: list[Planned]
+    unfetched: list[Excluded]  # recordings a source could not deliver
+    inputs: list[Input]  # the recordings as the release names them
+    about: str  # the card's About text
+    fingerprint: str
+
+
+def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
+    """Validate the recipe, find (generate, download) its recordings, fingerprint the request."""
+    recipe = load_recipe(recipe_path)
+    labelers = labeler_versions(recipe)
+    found, unfetched = recordings(recipe, recipe_path.parent, report)
+    if not found:
+        first = f"; first: {unfetched[0].name}: {unfetched[0].reason}" if unfetched else ""
+        raise RecipeError(f"{recipe_path}: the sources hold no recording{first}")
+    about = about_text(recipe, recipe_path.parent)
+    inputs = [Input(name=p.recording.name, format=p.recording.format, sha256=p.recording.sha256)
+              for p in found]  # fmt: skip
+    modules = [*BUILD_MODULES, *(recipe.labeler(s).__module__ for s in labelers)]
+    libraries = {name: package_version(name) for name in LIBRARIES}
+    asked = fingerprint(
+        fingerprinted(recipe.normalised()), labelers, inputs, about, code_sha256(modules), libraries
+    )
+    return Plan(recipe, labelers, found, unfetched, inputs, about, asked)
+
+
+def fingerprinted(recipe: dict) -> dict:
+    """What of a normalised recipe says what the data is: all but `validate`, which says how to
+    check it (changing it never rebuilds a release)."""
+    return {k: v for k, v in recipe.items() if k != "validate"}
+
+
+def labeler_versions(recipe: Recipe) -> dict[str, str]:
+    """space -> version of every labeler the recipe runs, or a RecipeError that names the config
+    whose labeler this curate does not have."""
+    versions = {}
+    for space in recipe.spaces():
+        try:
+            versions[space] = recipe.labeler(space).version
+        except LabelerError:
+            users = [c for c in recipe.configs if c.startswith(space)] or ["all_in_one"]
+            raise RecipeError(
+                f"config {', '.join(users)} needs the {space} labeler, which this curate does not "
+                f"have yet (it has: {', '.join(registry())}); remove {', '.join(users)} from "
+                f"`configs` (for all_in_one, set `mixture: {{grounding_coa: 0}}`)"
+            ) from None
+    return versions
+
+
+def recordings(
+    recipe: Recipe, base: Path, report: Reporter | None = None
+) -> tuple[list[Planned], list[Excluded]]:
+    """Every recording the recipe's sources hold, in source order, generating or downloading as
+    the sources declare, with its split; and the ones a source could not deliver (quarantined:
+    the rest are still built). Names carry the source's index, so two sources never clash."""
+    found: list[tuple[Recording, FolderSource | IndexSource | None]] = []
+    failed: list[Excluded] = []
+    for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
+        origin: FolderSource | IndexSource | None = None
+        if isinstance(source, FolderSource):
+            origin = source
+            counter = Counter(report, f"hashing recordings of source {i}", lazy=True)
+            if not source.path.is_dir():
+                raise RecipeError(f"sources.{i}.path: no folder {source.path.name} there")
+            held = folder_recordings(source.format, source.path, f"{source.format}{i}", counter.set)
+        elif isinstance(source, IndexSource):
+            origin = source
+            counter = Counter(report, "downloading VPT recordings (bytes)")
+            held, missed = _fetched(source, i, counter)
+            failed += missed
+        else:
+            frames = source.episodes * round(source.seconds * FPS)
+            counter = Counter(report, "recording synthetic gameplay (frames)", frames, lazy=True)
+            held = synth_recordings(source.cache, source.episodes, source.seconds, source.seed,
+                                    f"synth{i}", counter.set)  # fmt: skip
+        found += [(r, origin) for r in sorted(held, key=lambda r: r.name)]
+    splits = assign_splits([episode_id_of(r.path) for r, _ in found], recipe.validation)
+    planned = [
+        Planned(r, split, video=source.video if source else True, task=task_of(r, source))
+        for (r, source), split in zip(found, splits, strict=True)
+    ]
+    return planned, failed
+
+
+def _fetched(
+    source: IndexSource, i: int, counter: Counter
+) -> tuple[list[Recording], list[Excluded]]:
+    """The recordings the index source `i` downloaded, and those it could not (quarantined)."""
+    prefix = f"vpt{i}"
+    try:
+        fetched = fetch_index(source.index, source.cache, limit=source.limit,
+                              base_url=source.base_url, video=source.video,
+                              progress=counter.add)  # fmt: skip
+    except DownloadError as exc:
+        raise RecipeError(f"sources.{i}: {exc}") from None
+    known = {source.cache / rel: sha for rel, sha in fetched.sha256.items()}
+    held = []
+    for path in fetched.paths:
+        rel = path.relative_to(source.cache).as_posix()
+        sha = recording_sha256(recording_files("vpt", path), known)
+        held.append(Recording(f"{prefix}/{rel}", "vpt", source.cache, rel, sha))
+    failed = [Excluded(name=f"{prefix}/{jsonl_path(rel)}", reason=why)
+              for rel, why in fetched.failures.items()]  # fmt: skip
+    return held, failed
+
+
+def task_of(recording: Recording, source: FolderSource | IndexSource | None) -> str | None:
+    """The source's `task`, or the one its `task_pattern` finds in the recording's name."""
+    if not isinstance(source, FolderSource):
+        return None
+    if source.task or not source.task_pattern:
+        return source.task
+    match = re.search(source.task_pattern, recording.path.stem if recording.format == "vpt"
+                      else recording.path.name)  # fmt: skip
+    return f"{match['family']}:{match['object']}" if match else None
+
+
+def split_key(episode_id: str) -> float:
+    """Where an episode falls in [0, 1): a hash of its id, so adding sources moves none."""
+    return int.from_bytes(hashlib.sha256(episode_id.encode()).digest()[:8], "big") / 2**64
+
+
+def assign_splits(episode_ids: list[str], validation: float) -> list[str]:
+    """The split of each episode: `validation` for a share of them, by the hash of their ids.
+
+    A large build takes the ids whose key falls under the share (stable as sources grow). A small
+    one (fewer than SMALL_BUILD recordings), where that rule can miss the share widely, takes the
+    round(share * n) lowest keys, at least 1 and at most n - 1 when the share is positive (a
+    single episode trains).
+
+    >>> assign_splits(["a", "b", "c", "d"], 0.25).count("validation")
+    1
+    """
+    keys = [split_key(i) for i in episode_ids]
+    n = len(keys)
+    if n >= SMALL_BUILD:
+        chosen = {i for i in range(n) if keys[i] < validation}
+    elif validation == 0 or n < 2:
+        chosen = set()  # one episode is a train split
+    else:
+        k = min(max(round(validation * n), 1), n - 1)
+        chosen = set(sorted(range(n), key=keys.__getitem__)[:k])
+    return ["validation" if i in chosen else "train" for i in range(n)]

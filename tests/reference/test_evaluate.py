@@ -1,0 +1,98 @@
+"""Offline evaluation: what counts as the same action, the baselines, intervals over episodes,
+and rows the model saw are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curate.reference.data import Example
+from curate.reference.evaluate import (
+    Scores,
+    action_key,
+    baseline_answers,
+    evaluate,
+    figures,
+    parts,
+    score,
+)
+from curate.reference.train import TrainOptions, train
+
+
+def example(episode: str, answer: str, previous: str | None = None) -> Example:
+    return Example(episode, [], [], np.zeros((1, 2, 2, 3), np.uint8), answer, previous)
+
+
+def test_parts_of_a_chain_of_action_answer():
+    assert parts("Motion: turn left\n, Action: move(-3, 0) and press()") == {
+        "Motion": "Motion: turn left",
+        "Action": "Action: move(-3, 0) and press()",
+    }
+
+
+def test_actions_are_the_same_when_keys_and_camera_bins_are():
+    same = action_key("Action: move(20, 0) and press(w)")
+    assert same == action_key("Action: move(21, 1) and press(w)")  # 3.0 and 3.15 deg: one bin
+    assert same != action_key("Action: move(20, 0) and press(w, space)")
+    assert same != action_key("Action: move(40, 0) and press(w)")
+    assert action_key("Action: fly(3)") is None
+
+
+def test_scores_count_hits_of_each_predictor():
+    examples = [
+        example("a", "Motion: move forward\n, Action: move(0, 0) and press(w)"),
+        example("a", "Action: move(0, 0) and press()"),
+        example("b", "Action: move(30, 0) and press() and click(left)"),
+    ]
+    answers = {
+        "model": [
+            "Motion: move forward\n, Action: move(0, 0) and press(w)",
+            "gibberish",
+            "Action: move(30, 0) and press()",
+        ],  # fmt: skip
+    }
+    scores = score(answers, examples)
+    got = figures(scores)
+    assert got["exact_action"]["model"][0] == pytest.approx(1 / 3, abs=1e-4)
+    assert got["parse_rate"]["model"][0] == pytest.approx(2 / 3, abs=1e-4)
+    assert got["camera_bins"]["model"][0] == pytest.approx(2 / 3, abs=1e-4)
+    assert got["motion_exact"]["model"][0] == 1.0
+    # forward: one true positive; attack: one false negative
+    assert got["key_f1"]["model"][0] == pytest.approx((1.0 + 0.0) / 2)
+    assert got["episodes"] == 2 and not got["reliable"]
+
+
+def test_intervals_come_from_resampled_episodes():
+    counts = np.array([[1.0, 1.0]] * 10 + [[0.0, 1.0]] * 10)
+    scores = Scores([f"e{i}" for i in range(20)], {"exact_action": {"model": counts}})
+    value, lo, hi = figures(scores)["exact_action"]["model"]
+    assert value == 0.5 and 0.25 < lo < 0.5 < hi < 0.75
+
+
+def test_baselines():
+    examples = [example("a", "Action: move(1, 0) and press()", "Action: move(5, 5) and press(w)")]
+    train = ["Action: move(0, 0) and press(w)"] * 2 + ["Action: move(0, 0) and press()"]
+    answers = baseline_answers(examples, train)
+    assert parts(answers["noop"][0])["Action"] == "Action: move(0, 0) and press()"
+    assert parts(answers["majority"][0])["Action"] == "Action: move(0, 0) and press(w)"
+    assert parts(answers["previous"][0])["Action"] == "Action: move(5, 5) and press(w)"
+
+
+def test_the_model_answers_every_validation_row(tiny, cache):
+    options = TrainOptions(steps=2, batch_size=4, d_model=32, layers=1, heads=2)
+    checkpoint = train(tiny, "motion_coa", options, device="cpu", cache_dir=cache)
+    result = evaluate(checkpoint, tiny, cache)
+    assert len(result.answers["model"]) == len(result.answers["noop"]) > 0
+    assert set(result.figures) >= {"exact_action", "key_f1", "camera_bins", "parse_rate"}
+    assert set(result.figures["exact_action"]) == {"model", "noop", "majority", "previous"}
+
+
+def test_rows_the_model_trained_on_are_refused(tiny, cache):
+    options = TrainOptions(steps=1, batch_size=4, d_model=32, layers=1, heads=2)
+    checkpoint = train(tiny, "text_action", options, device="cpu", cache_dir=cache)
+    checkpoint.episodes.append(checkpoint.episodes[0])
+    from curate.release.meta import ReleaseMeta
+
+    checkpoint.episodes.append(ReleaseMeta.read(tiny).episodes["validation"][0])
+    with pytest.raises(ValueError, match="trained on episode"):
+        evaluate(checkpoint, tiny, cache)
