@@ -171,7 +171,7 @@ def _trained(report: _Bars | _Lines, what: str, steps: int):
 def train(
     folder: Annotated[Path, typer.Argument(help="A release folder")],
     config: Annotated[str, typer.Option(help="The SFT config to train on")],
-    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps")] = 1500,
+    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps")] = 500,
     out: Annotated[
         Path | None, typer.Option(help="Checkpoint folder [default: checkpoints/NAME-CONFIG-sSEED]")
     ] = None,

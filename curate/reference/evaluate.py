@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from curate.labelers.text import TextActionError, parse_text_action
 from curate.labelers.vpt_tokens import camera_bins
-from curate.reference.data import Example, collate, encode, load_rows
-from curate.reference.tokenizer import PAD, Tokenizer
+from curate.reference.data import Example, encode, load_rows
+from curate.reference.sample import generate
+from curate.reference.tokenizer import Tokenizer
 from curate.reference.train import Checkpoint
 
 NOOP = "Action: move(0, 0) and press()"
@@ -170,37 +170,6 @@ def baseline_answers(
     }
 
 
-@torch.no_grad()
-def generate(checkpoint: Checkpoint, examples: Sequence[Example], batch_size: int = 64,
-             max_new: int = 64) -> list[str]:  # fmt: skip
-    """Greedy answers of the model, a batch of left-padded prompts at a time; each new token
-    reads the keys and values cached for the ones before it."""
-    model, tokenizer = checkpoint.model, checkpoint.tokenizer
-    device = torch.device(checkpoint.device)
-    eos, pad = tokenizer.id("<eos>"), tokenizer.id(PAD)
-    no_images = torch.zeros((0, 3, 1, 1), dtype=torch.uint8, device=device)
-    out: list[str] = []
-    for start in range(0, len(examples), batch_size):
-        batch = collate(examples[start : start + batch_size], tokenizer, with_target=False).to(
-            device
-        )
-        real = batch.real
-        logits, past = model(batch.ids, real, batch.images)
-        done = torch.zeros(batch.ids.shape[0], dtype=torch.bool, device=device)
-        written = []
-        for _ in range(max_new):
-            token = torch.where(done, pad, logits[:, -1].argmax(-1))
-            written.append(token)
-            real = torch.cat([real, ~done[:, None]], 1)
-            done |= token == eos
-            if done.all():
-                break
-            logits, past = model(token[:, None], real, no_images, past)
-        answers = torch.stack(written, 1).tolist()
-        out += [tokenizer.decode(row) for row in answers]
-    return out
-
-
 @dataclass
 class Evaluation:
     scores: Scores
@@ -223,6 +192,9 @@ def evaluate(checkpoint: Checkpoint, release: Path, cache_dir: Path | None = Non
     examples = [encode(r, tokenizer, checkpoint.model.image_tokens, size) for r in rows]
     train_rows = load_rows(release, config, "train", cache_dir)
     train_answers = [r["messages"][-1]["content"][0]["text"] for r in train_rows]
-    answers = {"model": generate(checkpoint, examples), **baseline_answers(examples, train_answers)}
+    answers = {
+        "model": generate(checkpoint.model, tokenizer, examples),
+        **baseline_answers(examples, train_answers),
+    }
     scores = score(answers, examples)
     return Evaluation(scores, figures(scores), answers)

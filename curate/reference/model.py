@@ -28,6 +28,7 @@ class ModelConfig:
     max_len: int = 512
     image_width: int = 64
     image_height: int = 36
+    dropout: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,6 +59,7 @@ class Block(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor, mask: Tensor, past: KV | None = None) -> tuple[Tensor, KV]:
         b, t, d = x.shape
@@ -66,8 +68,8 @@ class Block(nn.Module):
         if past is not None:  # the keys and values of the tokens before these
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        x = x + self.proj(y.transpose(1, 2).reshape(b, t, d))
-        return x + self.mlp(self.ln2(x)), (k, v)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
+        return x + self.drop(self.mlp(self.ln2(x))), (k, v)
 
 
 class ReferenceModel(nn.Module):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,10 +19,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from curate.reference.data import collate, encode, fit_tokenizer, load_rows
+from curate.reference.data import Example, collate, encode, fit_tokenizer, load_rows
 from curate.reference.model import ModelConfig, ReferenceModel
-from curate.reference.tokenizer import IMAGE, Tokenizer
-from curate.release.meta import ReleaseMeta
+from curate.reference.tokenizer import IMAGE, SPECIALS, Tokenizer
 
 CHECKPOINT = "checkpoint.json"
 WEIGHTS = "model.safetensors"
@@ -31,7 +30,7 @@ LOSS_POINTS = 100  # the loss curve kept in the checkpoint
 
 @dataclass(frozen=True)
 class TrainOptions:
-    steps: int = 1500
+    steps: int = 500
     seed: int = 0
     batch_size: int = 32
     lr: float = 1e-3
@@ -39,6 +38,8 @@ class TrainOptions:
     d_model: int = 128
     layers: int = 3
     heads: int = 4
+    dropout: float = 0.1
+    weight_decay: float = 0.1
     image_size: tuple[int, int] = (64, 36)  # width, height
 
 
@@ -112,50 +113,77 @@ def train(
     progress: Progress | None = None,
 ) -> Checkpoint:
     """Train the reference model on the `train` split of `config` of the release folder."""
+    from curate.release.meta import ReleaseMeta
+
     device = device or default_device()
     meta = ReleaseMeta.read(release)
     rows = load_rows(release, config, "train", cache_dir)
     tokenizer = fit_tokenizer(rows)
-    width, height = options.image_size
-    shape = ModelConfig(len(tokenizer), options.d_model, options.layers, options.heads,
-                        image_width=width, image_height=height)  # fmt: skip
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(options.seed)
-        model = ReferenceModel(shape, tokenizer.id(IMAGE))
-    examples = [encode(r, tokenizer, model.image_tokens, options.image_size) for r in rows]
-    longest = max(len(e.prompt) + len(e.target) for e in examples)
-    if longest > shape.max_len:
-        raise ValueError(f"rows of {longest} tokens exceed the model's {shape.max_len}")
-    model.to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
-    order = _batches(len(examples), options.batch_size, options.seed)
-    losses: list[float] = []
-    curve: list[tuple[int, float]] = []
-    every = max(1, options.steps // LOSS_POINTS)
-    start = time.perf_counter()
-    for step in range(options.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = options.lr * _schedule(step, options)
-        batch = collate([examples[i] for i in next(order)], tokenizer).to(torch.device(device))
-        logits, _ = model(batch.ids, batch.real, batch.images)
-        loss = torch.nn.functional.cross_entropy(
-            logits.flatten(0, 1), batch.labels.flatten(), ignore_index=-100
-        )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        losses.append(loss.item())
-        if (step + 1) % every == 0 or step + 1 == options.steps:
-            curve.append((step + 1, float(np.mean(losses[-every:]))))
-            rate = (step + 1) * options.batch_size / (time.perf_counter() - start)
-            if progress:
-                progress(step + 1, curve[-1][1], rate)
-    rate = options.steps * options.batch_size / (time.perf_counter() - start)
+    image_tokens = image_tokens_of(options)
+    examples = [encode(r, tokenizer, image_tokens, options.image_size) for r in rows]
+    model, curve, rate = fit(examples, tokenizer, options, device, progress)
     release_info = {"name": meta.name, "version": meta.version, "fingerprint": meta.fingerprint}
     episodes = sorted({e.episode_id for e in examples})
-    return Checkpoint(model.eval(), tokenizer, release_info, config, episodes, options, curve,
-                      rate, device)  # fmt: skip
+    return Checkpoint(model, tokenizer, release_info, config, episodes, options, curve, rate,
+                      device)  # fmt: skip
+
+
+def shape_of(options: TrainOptions, vocab: int) -> ModelConfig:
+    width, height = options.image_size
+    return ModelConfig(vocab, options.d_model, options.layers, options.heads,
+                       image_width=width, image_height=height, dropout=options.dropout)  # fmt: skip
+
+
+def image_tokens_of(options: TrainOptions) -> int:
+    """How many `<image>` tokens a frame takes in the model `options` describe."""
+    return ReferenceModel(shape_of(options, len(SPECIALS)), 0).image_tokens
+
+
+def fit(
+    examples: Sequence[Example],
+    tokenizer: Tokenizer,
+    options: TrainOptions,
+    device: str,
+    progress: Progress | None = None,
+) -> tuple[ReferenceModel, list[tuple[int, float]], float]:
+    """The training loop: the model, its loss curve and the samples per second. Every random
+    draw (initial weights, dropout, batch order) comes from the seed, and the caller's random
+    state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(options.seed)
+        model = ReferenceModel(shape_of(options, len(tokenizer)), tokenizer.id(IMAGE))
+        longest = max(len(e.prompt) + len(e.target) for e in examples)
+        if longest > model.config.max_len:
+            raise ValueError(f"rows of {longest} tokens exceed the model's {model.config.max_len}")
+        model.to(device).train()
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=options.lr, weight_decay=options.weight_decay
+        )
+        order = _batches(len(examples), options.batch_size, options.seed)
+        losses: list[float] = []
+        curve: list[tuple[int, float]] = []
+        every = max(1, options.steps // LOSS_POINTS)
+        start = time.perf_counter()
+        for step in range(options.steps):
+            for group in optimizer.param_groups:
+                group["lr"] = options.lr * _schedule(step, options)
+            batch = collate([examples[i] for i in next(order)], tokenizer).to(torch.device(device))
+            logits, _ = model(batch.ids, batch.real, batch.images)
+            loss = torch.nn.functional.cross_entropy(
+                logits.flatten(0, 1), batch.labels.flatten(), ignore_index=-100
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            losses.append(loss.item())
+            if (step + 1) % every == 0 or step + 1 == options.steps:
+                curve.append((step + 1, float(np.mean(losses[-every:]))))
+                if progress:
+                    rate = (step + 1) * options.batch_size / (time.perf_counter() - start)
+                    progress(step + 1, curve[-1][1], rate)
+        rate = options.steps * options.batch_size / (time.perf_counter() - start)
+    return model.eval(), curve, rate
 
 
 def _schedule(step: int, options: TrainOptions) -> float:

@@ -136,7 +136,7 @@ class Validate(Strict):
     is, so it is not part of the fingerprint."""
 
     configs: list[Config] | None = None  # default: all_in_one when built, else every SFT config
-    steps: Annotated[int, Field(ge=1)] = 1500
+    steps: Annotated[int, Field(ge=1)] = 500
     seeds: Annotated[list[int], Field(min_length=1)] = [0]
     batch_size: Annotated[int, Field(ge=1)] = 32
     image_size: tuple[Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)]] = (64, 36)

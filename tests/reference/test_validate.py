@@ -7,7 +7,6 @@ import json
 import shutil
 
 import datasets
-
 from typer.testing import CliRunner
 
 from curate.cli import app

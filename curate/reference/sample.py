@@ -1,0 +1,45 @@
+"""Greedy answers of the reference model: a batch of left-padded prompts at a time, each new token
+reading the keys and values cached for the ones before it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from curate.reference.data import Example, collate
+from curate.reference.model import ReferenceModel
+from curate.reference.tokenizer import EOS, PAD, Tokenizer
+
+
+@torch.no_grad()
+def generate(
+    model: ReferenceModel,
+    tokenizer: Tokenizer,
+    examples: Sequence[Example],
+    batch_size: int = 64,
+    max_new: int = 64,
+) -> list[str]:
+    """The model's greedy answer to each example's prompt."""
+    device = next(model.parameters()).device
+    eos, pad = tokenizer.id(EOS), tokenizer.id(PAD)
+    no_images = torch.zeros((0, 3, 1, 1), dtype=torch.uint8, device=device)
+    out: list[str] = []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        batch = collate(chunk, tokenizer, with_target=False).to(device)
+        real = batch.real
+        logits, past = model(batch.ids, real, batch.images)
+        done = torch.zeros(batch.ids.shape[0], dtype=torch.bool, device=device)
+        written = []
+        for _ in range(max_new):
+            token = torch.where(done, pad, logits[:, -1].argmax(-1))
+            written.append(token)
+            real = torch.cat([real, ~done[:, None]], 1)
+            done |= token == eos
+            if done.all():
+                break
+            logits, past = model(token[:, None], real, no_images, past)
+        answers = torch.stack(written, 1).tolist()
+        out += [tokenizer.decode(row) for row in answers]
+    return out
