@@ -23,9 +23,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # curate without installing it
 
 from curate.reference.data import Example, encode, fit_tokenizer, load_rows  # noqa: E402
+from curate.reference.model import patches  # noqa: E402
 from curate.reference.sample import generate  # noqa: E402
 from curate.reference.tokenizer import Tokenizer  # noqa: E402
-from curate.reference.train import TrainOptions, fit, image_tokens_of  # noqa: E402
+from curate.reference.train import TrainOptions, fit  # noqa: E402
 
 WORK = Path(__file__).resolve().parent / "_work"
 
@@ -34,7 +35,7 @@ def prepare(release: Path, config: str, out: Path) -> None:
     options = TrainOptions()
     train_rows = load_rows(release, config, "train")
     tokenizer = fit_tokenizer(train_rows)
-    p = image_tokens_of(options)
+    p = patches(*options.image_size)
     splits = {
         split: [encode(r, tokenizer, p, options.image_size) for r in rows]
         for split, rows in (
@@ -100,7 +101,7 @@ def score(answers_file: Path, release: Path) -> None:
     options = TrainOptions()
     train_rows = load_rows(release, config, "train")
     tokenizer = fit_tokenizer(train_rows)
-    p = image_tokens_of(options)
+    p = patches(*options.image_size)
     validation = [encode(r, tokenizer, p, options.image_size)
                   for r in load_rows(release, config, "validation")]  # fmt: skip
     baselines = baseline_answers(

@@ -116,7 +116,9 @@ def build(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Episodes built in parallel")] = 1,
     executor: Annotated[str, typer.Option(help="local")] = "local",
-    strict: Annotated[bool, typer.Option(help="Fail on the first quarantined recording")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Fail when a recording is quarantined (the rest built and kept)")
+    ] = False,
 ) -> None:
     """Build the release a recipe declares: parquet configs, dataset card, meta/release.json.
 
@@ -127,17 +129,18 @@ def build(
     from curate.release.recipe import RecipeError
 
     try:
-        with progress() as report:
+        with (
+            _interruptible("run the same command again to resume where it stopped"),
+            progress() as report,
+        ):
             result = run_build(recipe, out, workers=workers, executor=executor, strict=strict,
                                report=report)  # fmt: skip
     except (RecipeError, LabelerError, BuildError, OSError) as exc:  # not a bug: say what to do
         raise fail(str(exc)) from None
-    except KeyboardInterrupt:
-        err.print("interrupted: run the same command again to resume where it stopped")
-        raise typer.Exit(130) from None
     meta = result.meta
     if result.reused:
         err.print(f"{result.folder} is already built with this fingerprint; nothing to do")
+        return
     rows = ", ".join(f"{c} {sum(s.values())}" for c, s in meta.counts.items())
     episodes = {s: len(ids) for s, ids in meta.episodes.items()}
     share = episodes["validation"] / max(sum(episodes.values()), 1)
@@ -150,6 +153,12 @@ def build(
     )
     for q in meta.quarantine:
         err.print(f"  quarantined {q.name}: {q.reason}", highlight=False, markup=False)
+    if asked and not episodes["validation"]:
+        err.print(
+            "warning: no validation episode was built (those chosen were quarantined or filtered "
+            "out): fix them, or raise `validation`",
+            highlight=False,
+        )
 
 
 def _training() -> None:
@@ -167,6 +176,16 @@ def _trained(report: _Bars | _Lines, what: str, steps: int):
     return lambda step, loss, rate: report.update(step, f"loss {loss:.3f}, {rate:.0f} samples/s")
 
 
+@contextmanager
+def _interruptible(rerun: str) -> Iterator[None]:
+    """Ctrl-C says what a rerun does instead of printing a traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {rerun}")
+        raise typer.Exit(130) from None
+
+
 @app.command()
 def train(
     folder: Annotated[Path, typer.Argument(help="A release folder")],
@@ -175,7 +194,7 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Checkpoint folder [default: checkpoints/NAME-CONFIG-sSEED]")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed: on the CPU, same seed, same weights")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed: on one CPU, same seed, same weights")] = 0,
 ) -> None:
     """Train the reference model on the train split of one config of a release."""
     _training()
@@ -191,14 +210,17 @@ def train(
         sft = ", ".join(c for c in meta.counts if c != "ticks") or "none"
         raise fail(f"{folder} has no SFT config {config!r}; it has: {sft}")
     out = out or Path("checkpoints") / f"{meta.name}-{config}-s{seed}"
-    with progress() as report:
-        checkpoint = run_train(folder, config, TrainOptions(steps=steps, seed=seed),
-                               progress=_trained(report, f"training {config}", steps))  # fmt: skip
+    with _interruptible("nothing was saved; run the command again"), progress() as report:
+        follow = _trained(report, f"training {config}", steps)
+        try:
+            checkpoint = run_train(folder, config, TrainOptions(steps=steps, seed=seed),
+                                   progress=follow)  # fmt: skip
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     checkpoint.save(out)
-    final = checkpoint.loss[-1][1]
     err.print(
-        f"trained {checkpoint.model.parameters_count():,} parameters on {config} "
-        f"(loss {final:.3f}, {checkpoint.samples_per_second:.0f} samples/s on "
+        f"trained {checkpoint.model.parameters_count():,} parameters on {config} (loss "
+        f"{checkpoint.loss[-1][1]:.3f}, {checkpoint.samples_per_second:.0f} samples/s on "
         f"{checkpoint.device}); checkpoint in {out}",
         highlight=False,
     )
@@ -209,48 +231,68 @@ def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint folder of curate train")],
     folder: Annotated[Path, typer.Argument(help="The release folder it was trained on")],
 ) -> None:
-    """Offline figures of a checkpoint on the validation rows, beside three baselines."""
+    """Offline figures of a checkpoint on the validation rows of every config it can answer,
+    beside three baselines."""
     _training()
+    from curate.reference.evaluate import PREDICTORS, answerable
     from curate.reference.evaluate import evaluate as run_evaluate
     from curate.reference.train import Checkpoint, default_device
+    from curate.release.meta import ReleaseMeta
 
     try:
         trained = Checkpoint.load(checkpoint, default_device())
-        result = run_evaluate(trained, folder)
+        meta = ReleaseMeta.read(folder)
+        if trained.release["fingerprint"] != meta.fingerprint:
+            err.print(f"note: trained on {trained.release['name']} v{trained.release['version']}, "
+                      f"another release than {meta.name} v{meta.version}")  # fmt: skip
+        configs = answerable(trained, meta.counts, meta.recipe["mixture"])
+        if not configs:
+            raise ValueError(f"{folder} has no validation rows the checkpoint can answer")
+        with _interruptible("run the command again"):
+            results = {c: run_evaluate(trained, folder, config=c) for c in configs}
     except (OSError, ValueError) as exc:
         raise fail(str(exc)) from None
-    figures = result.figures
-    unreliable = "" if figures["reliable"] else " (too few: the intervals are not reliable)"
-    err.print(f"{trained.config}: {figures['episodes']} validation episodes{unreliable}")
-    print(
-        f"{'figure':<14}" + "".join(f"{p:>24}" for p in ("model", "noop", "majority", "previous"))
-    )
-    for metric, by in figures.items():
-        if isinstance(by, dict):
-            cells = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in by.values()]
-            print(f"{metric:<14}" + "".join(f"{c:>24}" for c in cells))
+    for config, result in results.items():
+        figures = result.figures
+        unreliable = "" if figures["reliable"] else " (too few: the intervals are not reliable)"
+        print(f"\n{config}: {figures['episodes']} validation episodes{unreliable}")
+        print(f"{'figure':<14}" + "".join(f"{p:>24}" for p in PREDICTORS))
+        for metric, by in figures.items():
+            if isinstance(by, dict):
+                cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*by[p]) if p in by else "n/a"
+                         for p in PREDICTORS]  # fmt: skip
+                print(f"{metric:<14}" + "".join(f"{c:>24}" for c in cells))
 
 
 @app.command()
-def validate(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> None:
+def validate(
+    folder: Annotated[Path, typer.Argument(help="A release folder")],
+    recipe: Annotated[
+        Path | None,
+        typer.Option(help="Take the `validate:` section from this recipe [default: the build's]"),
+    ] = None,
+) -> None:
     """Train and evaluate the reference model as the recipe's `validate:` section says, write the
     figures into meta/release.json and the card; exit 1 when the gate fails."""
     _training()
     from curate.reference.validate import validate as run_validate
+    from curate.release.recipe import RecipeError
 
+    rerun = "the release is as it was; run the command again"
     try:
-        with progress() as report:
+        with _interruptible(rerun), progress() as report:
             result = run_validate(
                 folder,
+                recipe=recipe,
                 say=lambda line: err.print(line, highlight=False),
                 progress=lambda what, steps: _trained(report, what, steps),
             )
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecipeError) as exc:
         raise fail(str(exc)) from None
     for config, figs in result.meta.validation["configs"].items():  # type: ignore[index]
-        model = figs["exact_action"]["model"]
-        err.print(f"{config}: exact action match {model[0]:.3f} [{model[1]:.3f}, {model[2]:.3f}]",
-                  highlight=False)  # fmt: skip
+        metric = "exact_action" if "exact_action" in figs else "motion_exact"
+        value, lo, hi = figs[metric]["model"]
+        err.print(f"{config}: {metric} {value:.3f} [{lo:.3f}, {hi:.3f}]", highlight=False)
     if not result.passed:
         for failure in result.failures:
             err.print(f"[red]gate:[/] {escape(failure)}", highlight=False)
@@ -322,33 +364,43 @@ class _Bars:
 
 class _Lines:
     """Progress in a log (no terminal): a plain line when a stage starts, then every few
-    seconds, and when it completes."""
+    seconds, and where it ended."""
 
     EVERY = 10.0  # seconds
 
     def __init__(self) -> None:
-        self.what, self.last, self.shown = "", 0.0, -1
+        self.what, self.last, self.shown, self.done, self.note = "", 0.0, -1, 0, ""
         self.total: int | None = None
 
     def start(self, what: str, total: int | None) -> None:
-        self.what, self.total, self.last, self.shown = what, total, time.monotonic(), -1
-        self._line(0)
+        self.finish()
+        self.what, self.total, self.done, self.note = what, total, 0, ""
+        self._line()
 
     def update(self, done: int, note: str = "") -> None:
-        if time.monotonic() - self.last >= self.EVERY or (done == self.total != self.shown):
-            self._line(done, note)
+        self.done, self.note = done, note
+        if time.monotonic() - self.last >= self.EVERY or done == self.total:
+            self._line()
 
-    def _line(self, done: int, note: str = "") -> None:
-        self.last, self.shown = time.monotonic(), done
+    def finish(self) -> None:
+        """The last count of the stage, when no line showed it yet."""
+        if self.what and self.shown != self.done:
+            self._line()
+
+    def _line(self) -> None:
+        self.last, self.shown = time.monotonic(), self.done
         of = f"/{self.total}" if self.total is not None else ""
-        print(f"{self.what}: {done}{of}{f' ({note})' if note else ''}", file=sys.stderr, flush=True)
+        note = f" ({self.note})" if self.note else ""
+        print(f"{self.what}: {self.done}{of}{note}", file=sys.stderr, flush=True)
 
 
 @contextmanager
 def progress() -> Iterator[_Bars | _Lines]:
     """Bars on a terminal, plain lines in a log."""
     if not err.is_terminal:
-        yield _Lines()
+        lines = _Lines()
+        yield lines
+        lines.finish()
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())  # fmt: skip

@@ -47,7 +47,8 @@ def code_sha256(roots: Iterable[str]) -> str:
         if spec is None or not (spec.origin or "").endswith(".py"):
             continue
         tree = ast.parse(Path(spec.origin).read_text())  # type: ignore[arg-type]
-        hashes[name] = hashlib.sha256(ast.dump(_without_docstrings(tree)).encode()).hexdigest()
+        code = ast.unparse(_without_docstrings(tree))  # comments and layout are gone
+        hashes[name] = hashlib.sha256(code.encode()).hexdigest()
         parts = name.split(".")
         todo += [".".join(parts[:k]) for k in range(1, len(parts))]  # its packages run too
         todo += [m for m in _imports(tree, name, spec.submodule_search_locations is not None)

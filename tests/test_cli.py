@@ -113,6 +113,7 @@ def test_build_in_a_log_prints_plain_progress_lines_and_a_summary(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert "building episodes: 0/2" in lines and "building episodes: 2/2" in lines
+    assert "hashing recordings of source 0: 2" in lines  # where a stage without a total ended
     summary = next(line for line in lines if line.startswith("built "))
     assert "episodes 1 train, 1 validation (50% of them, asked 50%)" in summary
 

@@ -4,7 +4,8 @@ A row is one kept tick: every `stride`-th tick, its action resampled over the st
 (ACTION_SPACES.md section 2a), so text and motion are labelled again on the resampled ticks when
 the stride is above 1. No-op rows are kept with probability `keep_noop` (a draw seeded by the
 recipe seed and the episode id). The frames a row shows (its own and its history's) are decoded
-once with every other consumer of the episode's frames and held only as JPEG bytes.
+once with every other consumer of the episode's frames and held as JPEG bytes until the rows
+are written (a few KB a frame: an hour at stride 1 and 640x360 holds a few GB).
 """
 
 from __future__ import annotations

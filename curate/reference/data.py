@@ -4,15 +4,20 @@ user loads them, each turned once into token ids and small frames.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
 from curate.reference.tokenizer import ASSISTANT, BOS, EOS, IMAGE, PAD, USER, Tokenizer
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 
 @dataclass(frozen=True)
@@ -27,23 +32,26 @@ class Example:
     previous: str | None  # the last earlier assistant turn, when the row has history
 
 
-def load_rows(release: Path, config: str, split: str, cache_dir: Path | None = None) -> list[dict]:
-    """The rows of one split, through `datasets.load_dataset` as a user loads them."""
+def load_rows(
+    release: Path, config: str, split: str, cache_dir: Path | None = None, images: bool = True
+) -> Dataset:
+    """The rows of one split, through `datasets.load_dataset` as a user loads them. Images stay
+    JPEG bytes until `encode` makes each frame small, so memory holds no decoded frame; without
+    `images`, only the messages are read."""
+    from datasets import Image as ImageFeature
     from datasets import load_dataset
-    from datasets.utils import logging
 
-    shown = logging.is_progress_bar_enabled()
-    logging.disable_progress_bar()
-    try:
-        dataset = load_dataset(str(release), name=config, split=split,
+    from curate.release.verify import quiet_datasets
+
+    with quiet_datasets():
+        dataset = load_dataset(str(release.resolve()), name=config, split=split,
                                cache_dir=str(cache_dir) if cache_dir else None)  # fmt: skip
-    finally:
-        if shown:
-            logging.enable_progress_bar()
-    return list(dataset)
+        if not images:
+            return dataset.select_columns(["episode_id", "messages"])
+        return dataset.cast_column("images", [ImageFeature(decode=False)])
 
 
-def fit_tokenizer(rows: Sequence[dict]) -> Tokenizer:
+def fit_tokenizer(rows: Iterable[dict]) -> Tokenizer:
     """A tokenizer of the rows' answers and prompts."""
     said: dict[str, list[str]] = {"user": [], "assistant": []}
     for row in rows:
@@ -69,10 +77,14 @@ def encode(row: dict, tokenizer: Tokenizer, image_tokens: int, size: tuple[int, 
             previous = message["content"][0]["text"]
     ids.append(tokenizer.id(ASSISTANT))
     answer = last["content"][0]["text"]
-    frames = np.stack([np.asarray(image.convert("RGB").resize(size, Image.Resampling.BILINEAR))
-                       for image in row["images"]])  # fmt: skip
+    frames = np.stack([_small(image["bytes"], size) for image in row["images"]])
     target = [*tokenizer.encode(answer), tokenizer.id(EOS)]
     return Example(row["episode_id"], ids, target, frames, answer, previous)
+
+
+def _small(jpeg: bytes, size: tuple[int, int]) -> np.ndarray:
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return np.asarray(image.convert("RGB").resize(size, Image.Resampling.BILINEAR))
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.formats import MIXTURE_FORMS
 from curate.labelers.text import TextActionError, parse_text_action
 from curate.labelers.vpt_tokens import camera_bins
 from curate.reference.data import Example, encode, load_rows
@@ -99,12 +100,15 @@ def score(answers: dict[str, list[str]], examples: Sequence[Example]) -> Scores:
         motion = asks_motion & np.array(
             [g.get("Motion") == r.get("Motion") for g, r in zip(given, references, strict=True)]
         )
+        # A history of `Action:` lines only (Chain of Action) gives no previous motion.
+        says_motion = asks_motion & (predictor != "previous" or any(
+            "Motion:" in (e.previous or "") for e in examples))  # fmt: skip
         for metric, values in (
             ("exact_action", np.stack([exact, has_action], 1)),
             ("camera_bins", np.stack([camera, has_action], 1)),
             ("parse_rate", np.stack([parsed, has_action], 1)),
             ("key_f1", keys.reshape(len(examples), -1)),
-            ("motion_exact", np.stack([motion, asks_motion], 1)),
+            ("motion_exact", np.stack([motion, says_motion], 1)),
         ):
             counts.setdefault(metric, {})[predictor] = per_episode(values.astype(np.float64))
     return Scores(episodes, counts)
@@ -118,29 +122,38 @@ def _keys(keys: list[tuple | None]) -> np.ndarray:
     )
 
 
-def _value(metric: str, total: np.ndarray) -> float:
-    """A metric's value from its summed counts."""
+def _value(metric: str, total: np.ndarray, used: np.ndarray) -> float:
+    """A metric's value from its summed counts; key F1 averages over the keys `used`."""
     if metric == "key_f1":
         tp, fp, fn = total.reshape(-1, 3).T
-        used = (tp + fn) > 0
-        f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=used)
+        f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(tp + fp + fn) > 0)
         return float(f1[used].mean()) if used.any() else 0.0
     return float(total[0] / total[1]) if total[1] else 0.0
 
 
 def figures(scores: Scores, seed: int = 0) -> dict:
-    """Every metric of every predictor as [value, lo95, hi95], by a bootstrap over episodes."""
+    """Every metric of every predictor as [value, lo95, hi95], by a bootstrap over episodes; a
+    metric no row asks for (no `Action:` line in motion_action rows) is left out, and so is a
+    predictor with no answer of its kind (no previous motion in Chain-of-Action rows)."""
     rng = np.random.default_rng(seed)
     n = len(scores.episodes)
     draws = rng.integers(0, n, size=(BOOTSTRAP, n))
     out: dict = {"episodes": n, "reliable": n >= RELIABLE_EPISODES}
     for metric, by in scores.counts.items():
-        if metric == "motion_exact" and not by["model"][:, 1].sum():
-            continue  # no row asks for a motion
+        # key F1 averages over the keys the reference rows press, fixed before resampling
+        tp, _, fn = by["model"].sum(0).reshape(-1, 3).T if metric == "key_f1" else (0, 0, 0)
+        used = np.asarray(tp + fn) > 0
+        figures_of = {
+            predictor: counts
+            for predictor, counts in by.items()
+            if (used.any() if metric == "key_f1" else counts[:, 1].sum() > 0)
+        }
+        if "model" not in figures_of:
+            continue
         out[metric] = {}
-        for predictor, counts in by.items():
-            value = _value(metric, counts.sum(0))
-            sampled = [_value(metric, counts[d].sum(0)) for d in draws]
+        for predictor, counts in figures_of.items():
+            value = _value(metric, counts.sum(0), used)
+            sampled = [_value(metric, counts[d].sum(0), used) for d in draws]
             lo, hi = np.percentile(sampled, [2.5, 97.5])
             out[metric][predictor] = [round(value, 4), round(float(lo), 4), round(float(hi), 4)]
     return out
@@ -150,10 +163,16 @@ def baseline_answers(
     examples: Sequence[Example], train_answers: Sequence[str]
 ) -> dict[str, list[str]]:
     """The answers of the three baselines: always no-op, the most frequent training action (and
-    motion), and the row's previous action (its last history turn; no-op without one)."""
-    actions = Counter(p["Action"] for a in train_answers if "Action" in (p := parts(a)))
-    motions = Counter(p["Motion"] for a in train_answers if "Motion" in (p := parts(a)))
-    majority_action = actions.most_common(1)[0][0] if actions else NOOP
+    motion), and the row's previous action (its last history turn; no-op without one). The
+    most frequent action is counted as `exact_action` compares actions: by keys and camera bins,
+    not by string."""
+    written = [parts(a) for a in train_answers]
+    actions = Counter(action_key(p["Action"]) for p in written if "Action" in p)
+    actions.pop(None, None)
+    motions = Counter(p["Motion"] for p in written if "Motion" in p)
+    top = actions.most_common(1)[0][0] if actions else None
+    majority_action = next((p["Action"] for p in written if "Action" in p
+                            and action_key(p["Action"]) == top), NOOP)  # fmt: skip
     majority_motion = motions.most_common(1)[0][0] if motions else NOOP_MOTION
 
     def both(motion: str, action: str) -> str:
@@ -177,11 +196,25 @@ class Evaluation:
     answers: dict[str, list[str]]
 
 
-def evaluate(checkpoint: Checkpoint, release: Path, cache_dir: Path | None = None) -> Evaluation:
-    """The model and the baselines on the validation rows of the checkpoint's config."""
-    config = checkpoint.config
+def answerable(
+    checkpoint: Checkpoint, counts: dict[str, dict[str, int]], mixture: dict
+) -> list[str]:
+    """The configs of a release whose rows the checkpoint can answer: its own, and for an
+    `all_in_one` model each built config of a form it trained on."""
+    configs = [checkpoint.config]
+    if checkpoint.config == "all_in_one":
+        configs += [f for f in MIXTURE_FORMS if mixture.get(f, 0) > 0 and f in counts]
+    return [c for c in configs if counts.get(c, {}).get("validation")]
+
+
+def evaluate(
+    checkpoint: Checkpoint, release: Path, cache_dir: Path | None = None, config: str | None = None
+) -> Evaluation:
+    """The model and the baselines on the validation rows of `config` (default: the
+    checkpoint's own)."""
+    config = config or checkpoint.config
     rows = load_rows(release, config, "validation", cache_dir)
-    seen = sorted({r["episode_id"] for r in rows} & set(checkpoint.episodes))
+    seen = sorted(set(rows["episode_id"]) & set(checkpoint.episodes))
     if seen:
         raise ValueError(
             f"the checkpoint trained on episode {seen[0]} of these validation rows: evaluate it on "
@@ -190,10 +223,13 @@ def evaluate(checkpoint: Checkpoint, release: Path, cache_dir: Path | None = Non
     tokenizer: Tokenizer = checkpoint.tokenizer
     size = checkpoint.options.image_size
     examples = [encode(r, tokenizer, checkpoint.model.image_tokens, size) for r in rows]
-    train_rows = load_rows(release, config, "train", cache_dir)
-    train_answers = [r["messages"][-1]["content"][0]["text"] for r in train_rows]
+    longest = max(len(e.prompt) for e in examples) + checkpoint.answer_tokens
+    if longest > checkpoint.model.config.max_len:
+        raise ValueError(f"validation rows of {longest} tokens exceed the model's context")
+    train_rows = load_rows(release, checkpoint.config, "train", cache_dir, images=False)
+    train_answers = [m[-1]["content"][0]["text"] for m in train_rows["messages"]]
     answers = {
-        "model": generate(checkpoint.model, tokenizer, examples),
+        "model": generate(checkpoint.model, tokenizer, examples, max_new=checkpoint.answer_tokens),
         **baseline_answers(examples, train_answers),
     }
     scores = score(answers, examples)

@@ -34,6 +34,14 @@ class ModelConfig:
         return asdict(self)
 
 
+def patches(width: int, height: int) -> int:
+    """How many patch embeddings a frame becomes: four stride-2 convolutions halve each side,
+    rounding up, four times (64x36 -> 4x3)."""
+    for _ in range(4):
+        width, height = (width + 1) // 2, (height + 1) // 2
+    return width * height
+
+
 class ImageEncoder(nn.Module):
     """Four stride-2 convolutions: a frame becomes a small grid of patch embeddings."""
 
@@ -77,9 +85,7 @@ class ReferenceModel(nn.Module):
         super().__init__()
         self.config, self.image_id = config, image_id
         self.encoder = ImageEncoder(config.d_model)
-        with torch.no_grad():
-            probe = torch.zeros(1, 3, config.image_height, config.image_width, dtype=torch.uint8)
-            self.image_tokens = self.encoder(probe).shape[1]  # P, the `<image>` run of a frame
+        self.image_tokens = patches(config.image_width, config.image_height)  # a frame's run
         self.patch_pos = nn.Parameter(torch.zeros(self.image_tokens, config.d_model))
         self.tokens = nn.Embedding(config.vocab, config.d_model)
         self.positions = nn.Embedding(config.max_len, config.d_model)

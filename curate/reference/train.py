@@ -1,7 +1,8 @@
 """`curate train`: the reference model trained on one config of a release, train split only.
 
 Plain loop: shuffled batches (an epoch at a time, from the seed), AdamW, linear warm-up then a
-cosine decay, gradient clipping. On the CPU the same seed gives the same weights. The checkpoint
+cosine decay, gradient clipping. On the CPU the same seed gives the same weights on one machine
+with the same number of threads (the order of floating-point sums follows them). The checkpoint
 is `model.safetensors` plus `checkpoint.json` (model shape, tokenizer, the release and split it
 saw, its episodes, the loss curve), so the evaluator can refuse rows the model trained on.
 """
@@ -20,8 +21,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from curate.reference.data import Example, collate, encode, fit_tokenizer, load_rows
-from curate.reference.model import ModelConfig, ReferenceModel
-from curate.reference.tokenizer import IMAGE, SPECIALS, Tokenizer
+from curate.reference.model import ModelConfig, ReferenceModel, patches
+from curate.reference.tokenizer import IMAGE, Tokenizer
 
 CHECKPOINT = "checkpoint.json"
 WEIGHTS = "model.safetensors"
@@ -54,6 +55,7 @@ class Checkpoint:
     episodes: list[str]  # the training episodes: rows of these are never evaluated
     options: TrainOptions
     loss: list[tuple[int, float]] = field(default_factory=list)  # (step, mean loss)
+    answer_tokens: int = 64  # the longest answer it may write: its longest target and a margin
     samples_per_second: float = 0.0
     device: str = "cpu"
 
@@ -72,6 +74,7 @@ class Checkpoint:
             "episodes": self.episodes,
             "options": asdict(self.options),
             "loss": self.loss,
+            "answer_tokens": self.answer_tokens,
             "samples_per_second": self.samples_per_second,
             "device": self.device,
         }
@@ -93,7 +96,7 @@ class Checkpoint:
         )
         return cls(model.to(device).eval(), tokenizer, info["release"], info["config"],
                    info["episodes"], options, [tuple(x) for x in info["loss"]],
-                   info["samples_per_second"], device)  # fmt: skip
+                   info["answer_tokens"], info["samples_per_second"], device)  # fmt: skip
 
 
 Progress = Callable[[int, float, float], None]  # step, loss, samples per second
@@ -119,24 +122,20 @@ def train(
     meta = ReleaseMeta.read(release)
     rows = load_rows(release, config, "train", cache_dir)
     tokenizer = fit_tokenizer(rows)
-    image_tokens = image_tokens_of(options)
+    image_tokens = patches(*options.image_size)
     examples = [encode(r, tokenizer, image_tokens, options.image_size) for r in rows]
     model, curve, rate = fit(examples, tokenizer, options, device, progress)
     release_info = {"name": meta.name, "version": meta.version, "fingerprint": meta.fingerprint}
     episodes = sorted({e.episode_id for e in examples})
-    return Checkpoint(model, tokenizer, release_info, config, episodes, options, curve, rate,
-                      device)  # fmt: skip
+    answer_tokens = max(len(e.target) for e in examples) + 16
+    return Checkpoint(model, tokenizer, release_info, config, episodes, options, curve,
+                      answer_tokens, rate, device)  # fmt: skip
 
 
 def shape_of(options: TrainOptions, vocab: int) -> ModelConfig:
     width, height = options.image_size
     return ModelConfig(vocab, options.d_model, options.layers, options.heads,
                        image_width=width, image_height=height, dropout=options.dropout)  # fmt: skip
-
-
-def image_tokens_of(options: TrainOptions) -> int:
-    """How many `<image>` tokens a frame takes in the model `options` describe."""
-    return ReferenceModel(shape_of(options, len(SPECIALS)), 0).image_tokens
 
 
 def fit(
@@ -154,7 +153,10 @@ def fit(
         model = ReferenceModel(shape_of(options, len(tokenizer)), tokenizer.id(IMAGE))
         longest = max(len(e.prompt) + len(e.target) for e in examples)
         if longest > model.config.max_len:
-            raise ValueError(f"rows of {longest} tokens exceed the model's {model.config.max_len}")
+            raise ValueError(
+                f"rows of {longest} tokens exceed the reference model's {model.config.max_len}: "
+                "lower the recipe's `history` or `validate.image_size`"
+            )
         model.to(device).train()
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=options.lr, weight_decay=options.weight_decay
@@ -163,11 +165,14 @@ def fit(
         losses: list[float] = []
         curve: list[tuple[int, float]] = []
         every = max(1, options.steps // LOSS_POINTS)
+        seen = 0  # rows trained on, for the rate
         start = time.perf_counter()
         for step in range(options.steps):
             for group in optimizer.param_groups:
                 group["lr"] = options.lr * _schedule(step, options)
-            batch = collate([examples[i] for i in next(order)], tokenizer).to(torch.device(device))
+            rows = next(order)
+            seen += len(rows)
+            batch = collate([examples[i] for i in rows], tokenizer).to(torch.device(device))
             logits, _ = model(batch.ids, batch.real, batch.images)
             loss = torch.nn.functional.cross_entropy(
                 logits.flatten(0, 1), batch.labels.flatten(), ignore_index=-100
@@ -180,17 +185,17 @@ def fit(
             if (step + 1) % every == 0 or step + 1 == options.steps:
                 curve.append((step + 1, float(np.mean(losses[-every:]))))
                 if progress:
-                    rate = (step + 1) * options.batch_size / (time.perf_counter() - start)
-                    progress(step + 1, curve[-1][1], rate)
-        rate = options.steps * options.batch_size / (time.perf_counter() - start)
+                    progress(step + 1, curve[-1][1], seen / (time.perf_counter() - start))
+        rate = seen / (time.perf_counter() - start)
     return model.eval(), curve, rate
 
 
 def _schedule(step: int, options: TrainOptions) -> float:
     """Linear warm-up, then a cosine decay to a tenth."""
-    if step < options.warmup:
-        return (step + 1) / options.warmup
-    done = (step - options.warmup) / max(1, options.steps - options.warmup)
+    warmup = max(1, min(options.warmup, options.steps // 10))
+    if step < warmup:
+        return (step + 1) / warmup
+    done = (step - warmup) / max(1, options.steps - warmup)
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
 
 

@@ -137,7 +137,8 @@ def write_examples(folder: Path, meta: ReleaseMeta) -> dict[str, list[dict]]:
         if config == "ticks" or not counts["train"]:
             continue
         first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]  # train has rows
-        rows = pq.read_table(first, columns=["messages", "images"]).slice(0, 200).to_pylist()
+        batches = pq.ParquetFile(first).iter_batches(batch_size=200, columns=["messages", "images"])
+        rows = next(batches).to_pylist()
         row = next((r for r in rows if not any(i in _answer(r) for i in IDLE_ANSWERS)), rows[0])
         images = [EXAMPLE_PATH.format(config=config, image=k) for k in range(len(row["images"]))]
         for image, rel in zip(row["images"], images, strict=True):
@@ -208,8 +209,9 @@ def render(
         ),
         "",
         f"Episodes: {len(meta.episodes['train'])} train, {len(meta.episodes['validation'])} "
-        f"validation (assigned by a hash of the episode id, so the split is stable as sources "
-        f"grow); {len(meta.quarantine)} quarantined, {len(meta.filtered)} filtered out.",
+        f"validation (assigned by a hash of the episode id, so that with 20 recordings or more "
+        f"the split is stable as sources grow); {len(meta.quarantine)} quarantined, "
+        f"{len(meta.filtered)} filtered out.",
         "",
         "```python",
         "from datasets import load_dataset",
@@ -241,7 +243,8 @@ def render(
         "## How it was built",
         "",
         f"- curate {meta.curate_version}; fingerprint `{meta.fingerprint}` (what was asked: "
-        f"recipe, labeler versions, inputs, About text, curate's code); content hash "
+        f"recipe, labeler versions, inputs, About text, curate's code and the versions of the "
+        f"libraries that write the files); content hash "
         f"`{meta.content_hash}` (what was built).",
         f"- Labelers: {', '.join(f'{k} v{v}' for k, v in sorted(meta.labelers.items()))}.",
         f"- Inputs: {len(meta.inputs)} recording(s), each named with its sha256 in "
@@ -310,7 +313,8 @@ def _validation(validation: dict | None) -> list[str]:
         for metric, name in METRICS.items():
             if metric in figs:
                 cells = [
-                    _interval(figs[metric][p]) for p in ("model", "noop", "majority", "previous")
+                    _interval(figs[metric].get(p))
+                    for p in ("model", "noop", "majority", "previous")
                 ]
                 lines.append(f"| {name} | {' | '.join(cells)} |")
         lines.append("")
@@ -329,7 +333,9 @@ def _validation(validation: dict | None) -> list[str]:
     return lines
 
 
-def _interval(figure: list[float]) -> str:
+def _interval(figure: list[float] | None) -> str:
+    if figure is None:
+        return "n/a"  # the baseline has no answer of that kind (no previous motion line)
     value, lo, hi = figure
     return f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
 

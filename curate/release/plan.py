@@ -40,6 +40,7 @@ LIBRARIES = ("pyarrow", "polars", "numpy", "pillow", "av", "datasets")
 # The modules a build runs, besides its labelers': their code, and what they import, is hashed.
 BUILD_MODULES = (
     "curate.release.build",
+    "curate.executors.local",
     "curate.readers.vpt",
     "curate.readers.minestudio",
     "curate.readers.video",
@@ -187,20 +188,19 @@ def assign_splits(episode_ids: list[str], validation: float) -> list[str]:
     """The split of each episode: `validation` for a share of them, by the hash of their ids.
 
     A large build takes the ids whose key falls under the share (stable as sources grow). A small
-    one (fewer than SMALL_BUILD recordings), where that rule can miss the share widely, takes the
-    round(share * n) lowest keys, at least 1 and at most n - 1 when the share is positive (a
-    single episode trains).
+    one (fewer than SMALL_BUILD recordings), where that rule can miss the share widely, or one
+    where it leaves a split empty, takes the round(share * n) lowest keys, at least 1 and at
+    most n - 1 when the share is positive (a single episode trains).
 
     >>> assign_splits(["a", "b", "c", "d"], 0.25).count("validation")
     1
     """
     keys = [split_key(i) for i in episode_ids]
     n = len(keys)
-    if n >= SMALL_BUILD:
-        chosen = {i for i in range(n) if keys[i] < validation}
-    elif validation == 0 or n < 2:
+    chosen = {i for i in range(n) if keys[i] < validation}
+    if validation == 0 or n < 2:
         chosen = set()  # one episode is a train split
-    else:
+    elif n < SMALL_BUILD or len(chosen) in (0, n):  # the hash rule missed: a split is empty
         k = min(max(round(validation * n), 1), n - 1)
         chosen = set(sorted(range(n), key=keys.__getitem__)[:k])
     return ["validation" if i in chosen else "train" for i in range(n)]

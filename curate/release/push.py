@@ -67,11 +67,6 @@ def release_tag(version: str) -> str:
     return f"v{version}"
 
 
-def release_version(folder: Path) -> str:
-    """The version in `meta/release.json`, checked before anything touches the network."""
-    return _local_meta(folder)["version"]
-
-
 def _local_meta(folder: Path) -> dict:
     """`meta/release.json` of a release folder, with a semantic `version`."""
     meta = folder / META_PATH

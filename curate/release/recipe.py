@@ -8,7 +8,6 @@ other than the one the author asked for.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -123,12 +122,15 @@ class Card(Strict):
     about: Path | None = None  # a markdown file (data_cards/) shown as the card's "About" section
 
 
+Metric = Literal["exact_action", "camera_bins", "key_f1", "parse_rate", "motion_exact"]
+
+
 class Gate(Strict):
     """When `curate validate` passes: the model's `exact_action` interval lies above each named
     baseline's, and each named figure of the model reaches its minimum."""
 
     beat: list[Literal["noop", "majority", "previous"]] = ["noop", "majority"]
-    min: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}  # e.g. {exact_action: 0.3}
+    min: dict[Metric, Annotated[float, Field(ge=0, le=1)]] = {}  # e.g. {exact_action: 0.3}
 
 
 class Validate(Strict):
@@ -214,6 +216,16 @@ class Recipe(Strict):
         return checked
 
     @model_validator(mode="after")
+    def _validated_configs(self) -> Recipe:
+        wrong = [c for c in self.validate_.configs or () if c == "ticks" or c not in self.configs]
+        if wrong:
+            raise ValueError(
+                f"validate.configs: {wrong[0]} is not an SFT config of this recipe; name some of "
+                f"{', '.join(c for c in self.configs if c != 'ticks') or 'none'}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _frames(self) -> Recipe:
         images = [c for c in self.configs if c != "ticks"]
         no_video = [s for s in self.sources if isinstance(s, IndexSource | FolderSource)
@@ -243,11 +255,24 @@ class Recipe(Strict):
         """The recipe as plain JSON data with every default filled in, the parameters of every
         labeler it runs included: what the fingerprint hashes and what the release records."""
         data = json.loads(self.model_dump_json(by_alias=True))
+        for source in data["sources"]:
+            for key in ("path", "index", "cache"):
+                if key in source:
+                    source[key] = _published(source[key])
+        if data["card"]["about"]:
+            data["card"]["about"] = _published(data["card"]["about"])
         for space in self.spaces():
             if space not in data["labelers"]:
                 data["labelers"][space] = self.labeler(space).params.model_dump(mode="json")
         data["labelers"] = {space: data["labelers"][space] for space in self.spaces()}
         return data
+
+
+def _published(path: str) -> str:
+    """A recipe path as a release records it: as written when relative to the recipe, an
+    absolute one by its last part only (`.../vpt`), so no release tells where its builder keeps
+    files (the inputs are named by their hashes, not their place)."""
+    return f".../{Path(path).name}" if Path(path).is_absolute() else path
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -267,8 +292,8 @@ class RecipeError(ValueError):
 
 
 def load_recipe(path: Path | str) -> Recipe:
-    """Read and validate a recipe. Its paths stay as written (the release records them so);
-    `resolve_source` makes them absolute against the recipe's folder when the build reads them."""
+    """Read and validate a recipe. Its paths stay as written; `resolve_source` makes them absolute
+    against the recipe's folder when the build reads them."""
     path = Path(path)
     try:
         data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
@@ -293,33 +318,14 @@ def load_recipe(path: Path | str) -> Recipe:
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         message = first["msg"].removeprefix("Value error, ")
         raise RecipeError(f"{path}: {key}: {message}{more}") from None
-    return _relative(recipe, path.parent)
-
-
-def _relative(recipe: Recipe, base: Path) -> Recipe:
-    """The recipe with its absolute paths made relative to `base`: a release records its recipe,
-    and must never publish where the builder keeps files."""
-
-    def rel(value: object) -> object:
-        if isinstance(value, Path) and value.is_absolute():
-            return Path(os.path.relpath(value, base.resolve()))
-        return value
-
-    sources = [
-        s.model_copy(
-            update={n: rel(getattr(s, n)) for n in ("path", "index", "cache") if hasattr(s, n)}
-        )
-        for s in recipe.sources
-    ]
-    card = recipe.card.model_copy(update={"about": rel(recipe.card.about)})
-    return recipe.model_copy(update={"sources": sources, "card": card})
+    return recipe
 
 
 def about_text(recipe: Recipe, base: Path) -> str:
     """The text of the recipe's `card.about` file ("" when it names none)."""
     if recipe.card.about is None:
         return ""
-    path = base / recipe.card.about
+    path = base / recipe.card.about  # an absolute `about` stays itself
     try:
         return path.read_text()
     except OSError as exc:
@@ -327,8 +333,7 @@ def about_text(recipe: Recipe, base: Path) -> str:
 
 
 def resolve_source(source: Source, base: Path) -> Source:
-    """The source with its paths (relative to the recipe) made absolute against `base`, the
-    recipe's folder."""
+    """The source with its relative paths made absolute against `base`, the recipe's folder."""
     fields = {
         name: base / value
         for name in ("path", "index", "cache")

@@ -19,16 +19,14 @@ from curate.release.meta import META_PATH, SPLITS, ReleaseMeta, content_hash, re
 
 
 @contextmanager
-def _quiet_throwaway_cache() -> Iterator[str]:
-    """A throwaway cache (the check depends on nothing but the folder) and no progress bars,
-    the caller's setting restored after."""
+def quiet_datasets() -> Iterator[None]:
+    """`datasets` without its progress bars, the caller's setting restored after."""
     from datasets.utils import logging
 
     shown = logging.is_progress_bar_enabled()
     logging.disable_progress_bar()
     try:
-        with tempfile.TemporaryDirectory() as cache:
-            yield cache
+        yield
     finally:
         if shown:
             logging.enable_progress_bar()
@@ -36,7 +34,7 @@ def _quiet_throwaway_cache() -> Iterator[str]:
 
 def verify(folder: Path | str) -> list[str]:
     """Every problem found in the release folder (an empty list: it is sound)."""
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # `datasets` needs a name: "." has none
     try:
         meta = ReleaseMeta.read(folder)
     except (OSError, ValueError) as exc:
@@ -85,7 +83,7 @@ def _check_loading(folder: Path, meta: ReleaseMeta, header: dict) -> list[str]:
         i["config_name"]: Features._from_yaml_list(i["features"]) for i in header["dataset_info"]
     }
     problems = []
-    with _quiet_throwaway_cache() as cache:
+    with quiet_datasets(), tempfile.TemporaryDirectory() as cache:  # depend on the folder alone
         for config, counts in meta.counts.items():
             try:
                 loaded = load_dataset(str(folder), name=config, cache_dir=cache)

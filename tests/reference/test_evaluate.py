@@ -71,11 +71,30 @@ def test_intervals_come_from_resampled_episodes():
 
 def test_baselines():
     examples = [example("a", "Action: move(1, 0) and press()", "Action: move(5, 5) and press(w)")]
-    train = ["Action: move(0, 0) and press(w)"] * 2 + ["Action: move(0, 0) and press()"]
+    # three strings, one action as exact_action compares them (the same camera bins): it wins
+    train = ["Action: move(0, 0) and press(w)"] * 2 + [
+        f"Action: move({dx}, 0) and press()" for dx in (40, 41, 42)
+    ]
     answers = baseline_answers(examples, train)
     assert parts(answers["noop"][0])["Action"] == "Action: move(0, 0) and press()"
-    assert parts(answers["majority"][0])["Action"] == "Action: move(0, 0) and press(w)"
+    assert parts(answers["majority"][0])["Action"] == "Action: move(40, 0) and press()"
     assert parts(answers["previous"][0])["Action"] == "Action: move(5, 5) and press(w)"
+
+
+def test_rows_without_an_action_are_judged_by_their_motion():
+    examples = [example("a", "Motion: jump", "Motion: jump"), example("b", "Motion: no_op")]
+    answers = {"model": ["Motion: jump", "Motion: no_op"], **baseline_answers(examples, [])}
+    got = figures(score(answers, examples))
+    assert set(got) == {"episodes", "reliable", "motion_exact"}  # no `Action:` line to score
+    assert got["motion_exact"]["model"][0] == 1.0 and got["motion_exact"]["previous"][0] == 1.0
+
+
+def test_chain_of_action_history_gives_no_previous_motion():
+    examples = [example("a", "Motion: jump\n, Action: move(0, 0) and press(space)",
+                        "Action: move(0, 0) and press(space)")]  # fmt: skip
+    answers = {"model": [examples[0].answer], **baseline_answers(examples, [])}
+    got = figures(score(answers, examples))
+    assert "previous" not in got["motion_exact"] and "previous" in got["exact_action"]
 
 
 def test_the_model_answers_every_validation_row(tiny, cache):

@@ -52,3 +52,39 @@ def test_a_failing_gate_exits_non_zero(tiny, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "gate:" in result.stderr and "below the minimum 1.0" in result.stderr
     assert ReleaseMeta.read(release).validation["gate"]["passed"] is False  # written all the same
+
+
+def test_the_recipe_s_validate_section_can_be_taken_after_the_build(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf")
+    release = tmp_path / "release"
+    shutil.copytree(tiny, release)
+    recipe = json.loads((tiny.parent / "recipe.yaml").read_text())
+    recipe["validate"] = {
+        "steps": 2,
+        "seeds": [3],
+        "configs": ["text_action"],
+        "gate": {"beat": []},
+    }
+    (tmp_path / "recipe.yaml").write_text(json.dumps(recipe))
+    result = runner.invoke(
+        app, ["validate", str(release), "--recipe", str(tmp_path / "recipe.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    meta = ReleaseMeta.read(release)
+    assert meta.validation["protocol"]["steps"] == 2 and meta.validation["protocol"]["seeds"] == [3]
+    assert set(meta.validation["configs"]) == {"text_action"}
+    assert meta.recipe["validate"]["steps"] == 2 and verify(release) == []
+
+
+def test_a_release_without_sft_rows_is_refused(tmp_path):
+    from curate.release.build import build
+    from curate.world.record import synthesize
+
+    synthesize(tmp_path / "raw", episodes=2, seconds=1, seed=0)
+    (tmp_path / "r.yaml").write_text(
+        "name: t\nversion: 0.1.0\nsources: [{format: vpt, path: raw}]\n"
+    )
+    release = build(tmp_path / "r.yaml", tmp_path / "out").folder
+    result = runner.invoke(app, ["validate", str(release)])
+    assert result.exit_code == 2 and "holds no SFT config" in result.stderr
+    assert verify(release) == []

@@ -76,8 +76,10 @@ def test_every_config_loads_with_datasets(release, monkeypatch, tmp_path):
     assert "\n, Action: " in chat["messages"][-1]["content"][0]["text"]
 
 
-def test_verify_passes(release):
+def test_verify_passes(release, monkeypatch):
     assert verify(release) == []
+    monkeypatch.chdir(release)
+    assert verify(".") == []  # `datasets` needs a name; "." has none
 
 
 def test_meta_names_inputs_without_absolute_paths(release, raw):

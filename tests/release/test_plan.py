@@ -29,6 +29,12 @@ def test_small_builds_meet_the_share(n, share, validation):
     assert splits.count("validation") == validation and n < SMALL_BUILD
 
 
+def test_a_large_build_never_gets_an_empty_split():
+    for start in range(0, 4000, 20):  # 200 sets of 20 ids: the hash rule alone leaves some empty
+        splits = assign_splits([f"id-{start + i}" for i in range(20)], 0.1)
+        assert 1 <= splits.count("validation") <= 19
+
+
 def write_module(folder, name: str, text: str) -> None:
     (folder / f"{name}.py").write_text(text)
     sys.modules.pop(name, None)

@@ -35,10 +35,10 @@ def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
     assert resolve_source(recipe.sources[0], tmp_path).path == tmp_path / "raw"
 
 
-def test_absolute_paths_are_kept_relative_to_the_recipe(tmp_path):
+def test_absolute_paths_are_published_by_their_last_part(tmp_path):
     recipe = load_recipe(recipe_file(tmp_path, MINIMAL.replace("path: raw", f"path: {tmp_path}/a")))
-    assert recipe.normalised()["sources"][0]["path"] == "a"
-    assert resolve_source(recipe.sources[0], tmp_path).path.resolve() == tmp_path / "a"
+    assert recipe.normalised()["sources"][0]["path"] == ".../a"
+    assert resolve_source(recipe.sources[0], tmp_path).path == tmp_path / "a"
 
 
 def test_naming_a_labeler_enables_it_and_configs_enable_what_they_read(tmp_path):
@@ -77,6 +77,14 @@ def test_naming_a_labeler_enables_it_and_configs_enable_what_they_read(tmp_path)
         (
             MINIMAL.replace("path: raw", "path: raw, video: false") + "configs: [motion_coa]\n",
             "need frames, but a source has `video: false`",
+        ),
+        (
+            MINIMAL + "configs: [ticks, text_action]\nvalidate: {configs: [ticks]}\n",
+            "validate.configs: ticks is not an SFT config of this recipe; name some of text_action",
+        ),
+        (
+            MINIMAL + "validate: {gate: {min: {exact_match: 0.3}}}\n",
+            "validate.gate.min.exact_match.[key]: Input should be 'exact_action'",
         ),
         (
             MINIMAL.replace("path: raw", "path: raw, task_pattern: '(?P<x>a)'"),
