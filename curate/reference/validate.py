@@ -80,11 +80,10 @@ def validate(
             follow = progress(f"training {config}, seed {seed}", spec.steps)
             checkpoint = train(release, config, options, device=device, cache_dir=cache_dir,
                                progress=follow)  # fmt: skip
-            say(f"evaluating {config}, seed {seed}")
+            say(f"trained at {checkpoint.samples_per_second:.0f} samples/s on {device}; evaluating")
             scores = evaluate(checkpoint, release, cache_dir).scores
             total = scores if total is None else total + scores
             curves.append(checkpoint.loss)
-            say(f"trained at {checkpoint.samples_per_second:.0f} samples/s on {device}")
             shape = checkpoint.model.config
             model = {"d_model": shape.d_model, "layers": shape.layers, "heads": shape.heads,
                      "parameters": checkpoint.model.parameters_count()}  # fmt: skip
