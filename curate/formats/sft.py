@@ -19,9 +19,10 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from curate.contract import FRAME_HEIGHT
+from curate.cursor import draw_cursor
 from curate.episode import Episode, episode_rng, resample
 from curate.formats.chat import SCHEMA, Turn, chat_table, mixture_forms
-from curate.formats.images import draw_cursor, to_jpeg
+from curate.formats.images import to_jpeg
 from curate.labelers import Labeler
 
 ROWS_PER_WRITE = 256  # rows are built and written in blocks, so memory stays bounded
