@@ -45,15 +45,22 @@ def synth(
     episodes: Annotated[int, typer.Option(min=1, help="Number of recordings")] = 2,
     seconds: Annotated[float, typer.Option(min=0.5, help="Length of each recording")] = 30.0,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same bytes")] = 0,
+    tasks: Annotated[
+        str | None,
+        typer.Option(help="Tasks every episode plays in turn: mine_block:oak_log,craft_item:stick"),
+    ] = None,
 ) -> None:
     """Write VPT-format recordings of the built-in world, with ground truth for every label."""
     from curate.world.record import synthesize
+    from curate.world.tasks import check_tasks
 
+    try:
+        task_list = check_tasks(t.strip() for t in tasks.split(",")) if tasks else None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     with progress() as report:
         report.start("recording frames", episodes * round(seconds * FPS))
-        paths = synthesize(
-            out, episodes=episodes, seconds=seconds, seed=seed, progress=report.update
-        )
+        paths = synthesize(out, episodes, seconds, seed, report.update, task_list)
     err.print(f"wrote {len(paths)} recording(s) to {out}", highlight=False)
 
 

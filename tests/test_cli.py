@@ -128,3 +128,14 @@ def test_an_interrupted_build_says_how_to_resume(tmp_path, monkeypatch):
     (tmp_path / "r.yaml").write_text("name: t\n")
     result = runner.invoke(app, ["build", str(tmp_path / "r.yaml")])
     assert result.exit_code == 130 and "run the same command again to resume" in result.stderr
+
+
+def test_synth_plays_the_tasks_it_is_given(tmp_path):
+    result = runner.invoke(app, ["synth", str(tmp_path), "--episodes", "1", "--seconds", "4",
+                                 "--tasks", "craft_item:oak_planks"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in next(tmp_path.glob("*.jsonl")).read_text().splitlines()]
+    assert any(line["isGuiOpen"] for line in lines)
+    assert lines[-1]["stats"]["minecraft.craft_item:minecraft.oak_planks"] == 4
+    bad = runner.invoke(app, ["synth", str(tmp_path), "--tasks", "fly:away"])
+    assert bad.exit_code == 2 and "unknown task 'fly:away'" in bad.stderr

@@ -22,6 +22,8 @@ from curate.release.recipe import (
     IndexSource,
     Recipe,
     RecipeError,
+    Source,
+    SynthSource,
     about_text,
     load_recipe,
     resolve_source,
@@ -117,18 +119,15 @@ def recordings(
     """Every recording the recipe's sources hold, in source order, generating or downloading as
     the sources declare, with its split; and the ones a source could not deliver (quarantined:
     the rest are still built). Names carry the source's index, so two sources never clash."""
-    found: list[tuple[Recording, FolderSource | IndexSource | None]] = []
+    found: list[tuple[Recording, Source]] = []
     failed: list[Excluded] = []
     for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
-        origin: FolderSource | IndexSource | None = None
         if isinstance(source, FolderSource):
-            origin = source
             counter = Counter(report, f"hashing recordings of source {i}", lazy=True)
             if not source.path.is_dir():
                 raise RecipeError(f"sources.{i}.path: no folder {source.path.name} there")
             held = folder_recordings(source.format, source.path, f"{source.format}{i}", counter.set)
         elif isinstance(source, IndexSource):
-            origin = source
             counter = Counter(report, "downloading VPT recordings (bytes)")
             held, missed = _fetched(source, i, counter)
             failed += missed
@@ -136,11 +135,11 @@ def recordings(
             frames = source.episodes * round(source.seconds * FPS)
             counter = Counter(report, "recording synthetic gameplay (frames)", frames, lazy=True)
             held = synth_recordings(source.cache, source.episodes, source.seconds, source.seed,
-                                    f"synth{i}", counter.set)  # fmt: skip
-        found += [(r, origin) for r in sorted(held, key=lambda r: r.name)]
+                                    f"synth{i}", counter.set, source.tasks)  # fmt: skip
+        found += [(r, source) for r in sorted(held, key=lambda r: r.name)]
     splits = assign_splits([episode_id_of(r.path) for r, _ in found], recipe.validation)
     planned = [
-        Planned(r, split, video=source.video if source else True, task=task_of(r, source))
+        Planned(r, split, video=getattr(source, "video", True), task=task_of(r, source))
         for (r, source), split in zip(found, splits, strict=True)
     ]
     return planned, failed
@@ -168,8 +167,11 @@ def _fetched(
     return held, failed
 
 
-def task_of(recording: Recording, source: FolderSource | IndexSource | None) -> str | None:
-    """The source's `task`, or the one its `task_pattern` finds in the recording's name."""
+def task_of(recording: Recording, source: Source) -> str | None:
+    """The source's `task`, or the one its `task_pattern` finds in the recording's name; for
+    recordings of the world, their task when they play one."""
+    if isinstance(source, SynthSource):
+        return source.tasks[0] if source.tasks and len(source.tasks) == 1 else None
     if not isinstance(source, FolderSource):
         return None
     if source.task or not source.task_pattern:

@@ -85,6 +85,15 @@ class SynthSource(Strict):
     seconds: Annotated[float, Field(gt=0)] = 20.0
     seed: int = 0
     cache: Path = Path("cache/synth")
+    # the tasks every episode plays in turn (`craft_item:crafting_table`); default: drawn at random
+    tasks: list[str] | None = None
+
+    @field_validator("tasks")
+    @classmethod
+    def _known(cls, tasks: list[str] | None) -> list[str] | None:
+        from curate.world.tasks import check_tasks  # only a synth source imports the world
+
+        return None if tasks is None else check_tasks(tasks)
 
 
 def _source_kind(data: object) -> str:

@@ -73,16 +73,21 @@ def synth_recordings(
     seed: int,
     prefix: str = "synth",
     progress: Callable[[int], None] | None = None,
+    tasks: list[str] | None = None,
 ) -> list[Recording]:
     """Recordings of curate's own world, generated into `cache` once and reused after.
 
     A `done.json` marker makes a half-written cache (an interrupted run) regenerate.
     """
-    folder = cache / f"seed{seed}-n{episodes}-s{seconds:g}"
+    name = f"seed{seed}-n{episodes}-s{seconds:g}"
+    if tasks:
+        name += "-" + sha256_json(tasks)[:8]
+    folder = cache / name
     marker = folder / "done.json"
     if not marker.exists():
         from curate.world.record import synthesize
 
-        synthesize(folder, episodes=episodes, seconds=seconds, seed=seed, progress=progress)
-        marker.write_text(json.dumps({"episodes": episodes, "seconds": seconds, "seed": seed}))
+        synthesize(folder, episodes, seconds, seed, progress, tasks)
+        asked = {"episodes": episodes, "seconds": seconds, "seed": seed, "tasks": tasks}
+        marker.write_text(json.dumps(asked))
     return folder_recordings("vpt", folder, prefix)

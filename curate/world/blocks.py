@@ -61,6 +61,8 @@ ITEM_COLOURS: dict[str, tuple[int, int, int]] = {
     "wooden_sword": (190, 150, 90),
     "wooden_pickaxe": (170, 130, 75),
     "wooden_axe": (150, 115, 65),
+    "oak_planks": (180, 144, 90),
+    "stick": (120, 90, 50),
 }
 
 

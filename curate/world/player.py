@@ -10,7 +10,7 @@ target and correcting; the mouse rests between moves, giving no-op stretches.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,8 @@ import numpy as np
 
 from curate.camera import camera_basis
 from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, MOUSE_BUTTON_TO_ACTION
-from curate.world.blocks import AIR, BLOCK_IDS, TOOL_FOR_BLOCK
+from curate.world.blocks import AIR, BLOCK_IDS, CRAFTING_TABLE, TOOL_FOR_BLOCK
+from curate.world.gui import MAX_STACK, RECIPES, SCREEN_SCALE, slot_centre
 from curate.world.sim import PLAY_AREA, Sim
 
 # Tasks and how often the player picks each when no task list is given.
@@ -80,7 +81,8 @@ def angles_to(eye: np.ndarray, point: np.ndarray) -> tuple[float, float]:
 
 
 class ScriptedPlayer:
-    """Plays tasks (`mine_block:<block>`, `kill_entity:pig`) with idle and look-around breaks.
+    """Plays tasks (`mine_block:<block>`, `kill_entity:pig`, `craft_item:<item>`) with idle and
+    look-around breaks.
 
     `act(sim)` returns the next tick's input; all randomness comes from `rng`.
     """
@@ -114,6 +116,8 @@ class ScriptedPlayer:
             family, obj = task.split(":")
             if family == "mine_block":
                 yield from self._mine(sim, BLOCK_IDS[obj])
+            elif family == "craft_item":
+                yield from self._craft(sim, obj)
             else:
                 yield from self._kill(sim)
             yield from self._collect(sim)
@@ -256,6 +260,88 @@ class ScriptedPlayer:
                 buttons=frozenset({0}) if 0 < click <= press else frozenset(),
             )
 
+    def _craft(self, sim: Sim, item: str) -> Iterator[Controls]:
+        """Open the inventory (or walk to a crafting table and use it, for a 3x3 recipe), craft
+        what the item needs first and then the item, one recipe at a time: pick up a stack, put
+        one item in each of its cells, put the rest back, take the result, store it; close."""
+        chain = crafting_chain(item, sim.player.slots)
+        if chain is None:
+            return  # the inventory lacks the materials
+        if any(len(RECIPE_OF[made][0]) > 2 or len(RECIPE_OF[made][0][0]) > 2 for made in chain):
+            yield from self._open_table(sim)
+        else:
+            yield Controls(keys=frozenset({"inventory"}))
+            yield from self._idle(int(self.rng.integers(2, 6)))
+        screen = sim.screen
+        if screen is None:
+            return
+        for made in chain:
+            pattern = RECIPE_OF[made][0]
+            cells: dict[str, list[int]] = {}
+            for r, row in enumerate(pattern):
+                for c, ingredient in enumerate(row):
+                    if ingredient is not None:
+                        cells.setdefault(ingredient, []).append(r * screen.side + c)
+            for ingredient, where in cells.items():
+                source = next(i for i, s in enumerate(sim.player.slots) if s and s[0] == ingredient)
+                yield from self._click_slot(sim, ("inventory", source), 0)  # the whole stack
+                for cell in where:
+                    yield from self._click_slot(sim, ("grid", cell), 1)  # one item each
+                if screen.hand is not None:
+                    yield from self._click_slot(sim, ("inventory", source), 0)  # the rest back
+            yield from self._click_slot(sim, ("result", 0), 0)
+            store_at = _storage_slot(sim.player.slots, made)
+            if screen.hand is not None and store_at is not None:
+                yield from self._click_slot(sim, ("inventory", store_at), 0)
+        yield from self._idle(int(self.rng.integers(2, 10)))
+        key = "ESC" if self.rng.random() < 0.5 else "inventory"
+        yield Controls(keys=frozenset({key}))
+
+    def _open_table(self, sim: Sim) -> Iterator[Controls]:
+        """Walk up to the nearest crafting table, aim at it and use it."""
+        target = self._find_block(sim, CRAFTING_TABLE)
+        if target is None:
+            return
+        centre = np.array(target) + 0.5
+        path = route(sim.voxels, sim.player.pos, centre, MINE_DISTANCE - 1.0)
+        if path is None:
+            return
+        self._start_turn(sim, _face_point(sim.voxels, target, sim.player.eye))
+        self._trail.clear()
+        for _ in range(400):
+            if sim.screen is not None or self._stuck():
+                return
+            if path and np.linalg.norm(centre - sim.player.eye) > MINE_DISTANCE:
+                yield self._follow(sim, path, centre)
+                continue
+            dx, dy, _ = self._mouse_toward(sim, _face_point(sim.voxels, target, sim.player.eye))
+            hit = sim.pick(sim.boxes())
+            on_table = hit is not None and hit.block == target
+            yield Controls(dx=dx, dy=dy, buttons=frozenset({1}) if on_table else frozenset())
+            if on_table:
+                yield Controls()  # release: the screen is open from the next frame on
+
+    def _click_slot(self, sim: Sim, slot: tuple[str, int], button: int) -> Iterator[Controls]:
+        """Move the cursor onto a slot, as a hand does (a fraction of the way a tick, with
+        noise), and click it: the button down a tick or two, then up."""
+        screen = sim.screen
+        if screen is None:
+            return
+        fx, fy = slot_centre(screen.kind, slot)
+        tx = fx * SCREEN_SCALE + self.rng.uniform(-5, 5)
+        ty = fy * SCREEN_SCALE + self.rng.uniform(-5, 5)
+        for _ in range(60):
+            ex, ey = tx - screen.cursor[0], ty - screen.cursor[1]
+            if math.hypot(ex, ey) < 4:
+                break
+            gain = float(self.rng.uniform(0.35, 0.65))
+            dx = round(ex * gain + self.rng.normal(0, 1.5))
+            dy = round(ey * gain + self.rng.normal(0, 1.5))
+            yield Controls(dx=float(dx), dy=float(dy))
+        for _ in range(int(self.rng.integers(1, 3))):
+            yield Controls(buttons=frozenset({button}))
+        yield from self._idle(int(self.rng.integers(1, 4)))
+
     def _collect(self, sim: Sim) -> Iterator[Controls]:
         """Walk onto the nearest dropped item until it is picked up."""
         drops = [d for d in sim.drops if _horizontal(d.pos - sim.player.pos) < 6]
@@ -363,6 +449,44 @@ class ScriptedPlayer:
         best = np.argmin(np.where(ok, distance + 2 * np.abs(found[:, 1] - p.pos[1]), np.inf))
         x, y, z = (int(v) for v in found[best])
         return x, y, z
+
+
+RECIPE_OF = {item: (pattern, made) for pattern, item, made in RECIPES}
+
+
+def crafting_chain(item: str, slots: list) -> list[str] | None:
+    """The recipes to craft, in order, to make `item` from the inventory `slots` (what its
+    ingredients need first: planks from logs, sticks from planks); None when it lacks what the
+    chain starts from."""
+    have: Counter[str] = Counter()
+    for stack in slots:
+        if stack is not None:
+            have[stack[0]] += stack[1]
+    chain: list[str] = []
+
+    def make(wanted: str) -> bool:
+        if wanted not in RECIPE_OF:
+            return False
+        pattern, made = RECIPE_OF[wanted]
+        need = Counter(i for row in pattern for i in row if i is not None)
+        for ingredient, n in need.items():
+            while have[ingredient] < n:
+                if not make(ingredient):
+                    return False
+        have.subtract(need)
+        have[wanted] += made
+        chain.append(wanted)
+        return True
+
+    return chain if make(item) else None
+
+
+def _storage_slot(slots: list, item: str) -> int | None:
+    """Where crafted items go: a stack of the item with room, else the first empty slot."""
+    for i, stack in enumerate(slots):
+        if stack is not None and stack[0] == item and stack[1] < MAX_STACK:
+            return i
+    return next((i for i, stack in enumerate(slots) if stack is None), None)
 
 
 def _horizontal(v: np.ndarray) -> float:

@@ -29,9 +29,11 @@ from curate.contract import (
     FRAME_HEIGHT,
     FRAME_WIDTH,
 )
-from curate.world.player import Controls, ScriptedPlayer, env_action
+from curate.world.gui import slot_centre
+from curate.world.player import Controls, env_action
 from curate.world.render import Boxes, cast, draw_frame
 from curate.world.sim import Interaction, Sim, stat_key
+from curate.world.tasks import start
 
 EPOCH_MS = 1_640_995_200_000  # 2022-01-01T00:00:00Z: `milli` of tick 0, then 50 ms a tick
 SERVER_TICK_0 = 1000
@@ -60,6 +62,7 @@ class _View:
     pitch: float
     boxes: Boxes
     world: int  # index into the list of voxel snapshots (the world changes only when mined)
+    screen: str | None  # the kind of GUI screen open on it
 
 
 @njit(cache=True)
@@ -105,17 +108,33 @@ class VideoWriter:
         self._container.close()
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What the tick's frame shows of the player: pose, GUI screen and cursor (screen pixels)."""
+
+    pose: tuple[float, float, float, float, float]  # x, y, z, yaw, pitch
+    screen: str | None
+    cursor: tuple[float, float]
+
+    @staticmethod
+    def of(sim: Sim) -> _Shown:
+        p, screen = sim.player, sim.screen
+        pose = (float(p.pos[0]), float(p.pos[1]), float(p.pos[2]), float(p.yaw), float(p.pitch))
+        cursor = (screen.cursor[0], screen.cursor[1]) if screen else CURSOR
+        return _Shown(pose, screen.kind if screen else None, cursor)
+
+
 def recorded_line(
-    tick: int, inp: Controls, before: Controls, pose: tuple, sim: Sim
+    tick: int, inp: Controls, before: Controls, shown: _Shown, sim: Sim
 ) -> dict[str, Any]:
-    """One jsonl line: `pose` (x, y, z, yaw, pitch) as shown on the tick's frame, the rest after
+    """One jsonl line: pose, GUI state and cursor as shown on the tick's frame, the rest after
     the tick's action."""
     keys = sorted(ACTION_TO_KEY[k] for k in inp.keys)
-    x, y, z, yaw, pitch = pose
+    x, y, z, yaw, pitch = shown.pose
     return {
         "mouse": {
-            "x": CURSOR[0],
-            "y": CURSOR[1],
+            "x": shown.cursor[0],
+            "y": shown.cursor[1],
             "dx": float(inp.dx),
             "dy": float(inp.dy),
             "scaledX": 0.0,
@@ -129,8 +148,8 @@ def recorded_line(
             "newKeys": sorted(ACTION_TO_KEY[k] for k in inp.keys - before.keys),
             "chars": "",
         },
-        "isGuiOpen": False,
-        "isGuiInventory": False,
+        "isGuiOpen": shown.screen is not None,
+        "isGuiInventory": shown.screen == "inventory",
         "hotbar": sim.player.hotbar,
         "yaw": yaw,
         "pitch": pitch,
@@ -146,19 +165,24 @@ def recorded_line(
     }
 
 
-def _target(done: Interaction, n_blocks: int) -> tuple[str, str]:
-    """The truth id of an interaction's target: b<n> for the n-th mined block, m<id> for a mob,
-    i<id> for a dropped item; and the target's type."""
+def _target(done: Interaction, targets: dict[str, dict[str, str]]) -> tuple[str, str]:
+    """The truth id of an interaction's target: b<n> for the n-th mined block, s<n> for the n-th
+    GUI slot clicked, m<id> for a mob, i<id> for a dropped item; and the target's type (a slot's:
+    what it held, `empty_slot` when nothing, the item made for a crafting result)."""
     obj = done.stat.split(":")[1]
-    if done.target_kind == "block":
-        return f"b{n_blocks}", obj
+    if done.target_kind in ("block", "slot"):
+        n = sum(t["kind"] == done.target_kind for t in targets.values())
+        return f"{done.target_kind[0]}{n}", obj
     return f"{'m' if done.target_kind == 'mob' else 'i'}{done.entity}", obj
 
 
-def _target_pixel(
-    view: _View, voxels: np.ndarray, block: tuple | None, owner: int | None
-) -> list[float] | None:
-    """Where the target's centre projects on the frame, or None if off-frame or hidden."""
+def _target_pixel(view: _View, voxels: np.ndarray, done: Interaction) -> list[float] | None:
+    """Where the target's centre is on the frame, or None if off-frame or hidden (a slot: when
+    its screen is not open)."""
+    block, owner = done.block, done.entity
+    if done.slot is not None:
+        kind, where, i = done.slot
+        return list(slot_centre(kind, (where, i))) if view.screen == kind else None
     if block is not None:
         centre = np.array(block) + 0.5
     else:
@@ -187,12 +211,12 @@ def record_episode(
     seed: Sequence[int],
     tasks: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    on_frame: Callable[[np.ndarray], None] | None = None,
 ) -> RecordedEpisode:
     """Play and record one episode of `ticks` frames. `seed` seeds the world and the player;
-    `tasks` fixes the task list (default: random tasks); `progress` gets the frames done so far."""
-    world_seed, player_seed = np.random.SeedSequence(list(seed)).spawn(2)
-    sim = Sim.generate(np.random.default_rng(world_seed))
-    player = ScriptedPlayer(np.random.default_rng(player_seed), tasks)
+    `tasks` fixes the task list (default: random tasks); `progress` gets the frames done so far,
+    `on_frame` each frame as drawn (before video encoding)."""
+    sim, player = start(seed, tasks)
     mp4, jsonl = out_dir / f"{episode_id}.mp4", out_dir / f"{episode_id}.jsonl"
     video = VideoWriter(mp4)
     worlds = [sim.voxels.copy()]
@@ -204,9 +228,12 @@ def record_episode(
         for tick in range(ticks):
             p = sim.player
             boxes = sim.boxes()
-            video.write(draw_frame(sim, boxes))
-            views.append(_View(p.eye, p.yaw, p.pitch, boxes, len(worlds) - 1))
-            pose = (float(p.pos[0]), float(p.pos[1]), float(p.pos[2]), float(p.yaw), float(p.pitch))
+            frame = draw_frame(sim, boxes)
+            video.write(frame)
+            if on_frame is not None:
+                on_frame(frame)
+            shown = _Shown.of(sim)
+            views.append(_View(p.eye, p.yaw, p.pitch, boxes, len(worlds) - 1, shown.screen))
             inp = player.act(sim)
             action = env_action(inp, p.hotbar)
             done = sim.step(action)
@@ -215,7 +242,7 @@ def record_episode(
             if any(d.target_kind == "block" for d in done):
                 worlds.append(sim.voxels.copy())
             lines.write(
-                json.dumps(recorded_line(tick, inp, before, pose, sim), separators=(",", ":"))
+                json.dumps(recorded_line(tick, inp, before, shown, sim), separators=(",", ":"))
             )
             lines.write("\n")
             before = inp
@@ -233,13 +260,10 @@ def _truth(
     """truth.json: targets, events, and per tick the next event's target and its pixel."""
     targets: dict[str, dict[str, str]] = {}
     listed: list[dict[str, Any]] = []
-    located = []
     for tick, done in events:
-        blocks = sum(t["kind"] == "block" for t in targets.values())
-        target_id, obj = _target(done, blocks)
+        target_id, obj = _target(done, targets)
         targets[target_id] = {"kind": done.target_kind, "type": obj}
         listed.append({"tick": tick, "event": done.stat, "target": target_id})
-        located.append((done.block, done.entity))
     rows: list[dict[str, Any]] = []
     k = 0
     for tick, view in enumerate(views):
@@ -248,7 +272,7 @@ def _truth(
         if k == len(listed):
             rows.append({"tick": tick, "target": None, "px": None})
             continue
-        px = _target_pixel(view, worlds[view.world], *located[k])
+        px = _target_pixel(view, worlds[view.world], events[k][1])
         rows.append({"tick": tick, "target": listed[k]["target"], "px": px})
     return {
         "fps": FPS,
@@ -267,11 +291,14 @@ def synthesize(
     seconds: float = 30.0,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    tasks: Sequence[str] | None = None,
 ) -> list[Path]:
     """Write `episodes` recordings of `seconds` each into `out`; return their jsonl paths.
 
-    `progress` is called after every frame with the number of frames done so far, over all
-    episodes (of `episodes * round(seconds * 20)`), the `completed` of a rich progress bar.
+    `tasks` (default: tasks drawn at random) are played in turn by every episode, which starts
+    with what they need. `progress` is called after every frame with the number of frames done
+    so far, over all episodes (of `episodes * round(seconds * 20)`), the `completed` of a rich
+    progress bar.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -281,6 +308,6 @@ def synthesize(
         done_before = k * ticks
         report = None if progress is None else (lambda n, d=done_before: progress(d + n))
         paths.append(
-            record_episode(out, f"synth-{seed}-{k:03d}", ticks, (seed, k), progress=report).jsonl
+            record_episode(out, f"synth-{seed}-{k:03d}", ticks, (seed, k), tasks, report).jsonl
         )
     return paths

@@ -18,6 +18,7 @@ from numba import njit
 from curate.camera import FOCAL, camera_basis
 from curate.contract import FRAME_HEIGHT, FRAME_WIDTH
 from curate.world.blocks import ITEM_COLOURS, TEXTURE_SIZE, TEXTURES
+from curate.world.gui import draw_screen
 
 if TYPE_CHECKING:  # the simulation imports the renderer's casts
     from curate.world.sim import Sim
@@ -57,8 +58,9 @@ class Boxes:
 
 
 @njit(cache=True)
-def _march(vox, ox, oy, oz, dx, dy, dz, max_t):
-    """First solid voxel along a ray: (t, x, y, z, axis of the face crossed, block) or t=NO_HIT."""
+def _march(vox, ox, oy, oz, dx, dy, dz, max_t, top):
+    """First solid voxel along a ray: (t, x, y, z, axis of the face crossed, block) or t=NO_HIT.
+    `top` is one above the highest solid voxel: a ray above it going up meets nothing more."""
     nx, ny, nz = vox.shape
     ix, iy, iz = int(math.floor(ox)), int(math.floor(oy)), int(math.floor(oz))
     sx = 1 if dx > 0 else -1
@@ -72,6 +74,8 @@ def _march(vox, ox, oy, oz, dx, dy, dz, max_t):
     tmz = ((iz + 1 - oz) if dz > 0 else (oz - iz)) * tdz if dz != 0 else NO_HIT
     t, axis = 0.0, -1
     while t <= max_t:
+        if iy >= top and dy >= 0:
+            break
         if 0 <= ix < nx and 0 <= iy < ny and 0 <= iz < nz:
             block = vox[ix, iy, iz]
             if block != 0:
@@ -130,16 +134,35 @@ def _face_shade(axis, dir_along_axis):
 
 
 @njit(cache=True)
-def _pixel_ray(r, c, eye_fwd_right_up):
-    """Unit ray direction through internal pixel (r, c)."""
-    e = eye_fwd_right_up
-    x = (c + 0.5) * SCALE - FRAME_WIDTH / 2
-    y = (r + 0.5) * SCALE - FRAME_HEIGHT / 2
-    dx = e[1, 0] * FOCAL + e[2, 0] * x - e[3, 0] * y
-    dy = e[1, 1] * FOCAL + e[2, 1] * x - e[3, 1] * y
-    dz = e[1, 2] * FOCAL + e[2, 2] * x - e[3, 2] * y
-    n = math.sqrt(dx * dx + dy * dy + dz * dz)
-    return dx / n, dy / n, dz / n
+def _pixel_rays(e, h, w):
+    """Unit ray direction through each internal pixel (r, c): computed once a frame, read by
+    every pass."""
+    rays = np.empty((h, w, 3))
+    for r in range(h):
+        y = (r + 0.5) * SCALE - FRAME_HEIGHT / 2
+        for c in range(w):
+            x = (c + 0.5) * SCALE - FRAME_WIDTH / 2
+            dx = e[1, 0] * FOCAL + e[2, 0] * x - e[3, 0] * y
+            dy = e[1, 1] * FOCAL + e[2, 1] * x - e[3, 1] * y
+            dz = e[1, 2] * FOCAL + e[2, 2] * x - e[3, 2] * y
+            n = math.sqrt(dx * dx + dy * dy + dz * dz)
+            rays[r, c, 0], rays[r, c, 1], rays[r, c, 2] = dx / n, dy / n, dz / n
+    return rays
+
+
+@njit(cache=True)
+def _doubled(rgb):
+    """The internal image as a 640x360 uint8 frame, each pixel doubled."""
+    h, w, _ = rgb.shape
+    out = np.empty((h * SCALE, w * SCALE, 3), np.uint8)
+    for r in range(h):
+        for c in range(w):
+            for k in range(3):
+                v = np.uint8(rgb[r, c, k])
+                for i in range(SCALE):
+                    for j in range(SCALE):
+                        out[r * SCALE + i, c * SCALE + j, k] = v
+    return out
 
 
 @njit(cache=True)
@@ -151,14 +174,14 @@ def _fog(rgb, r, c, colour, t):
 
 
 @njit(cache=True)
-def _render_voxels(vox, tex, cam, mine, stage, cracks, rgb, depth):
+def _render_voxels(vox, tex, cam, rays, top, mine, stage, cracks, rgb, depth):
     h, w = depth.shape
     ox, oy, oz = cam[0, 0], cam[0, 1], cam[0, 2]
     colour = np.empty(3)
     for r in range(h):
         for c in range(w):
-            dx, dy, dz = _pixel_ray(r, c, cam)
-            t, ix, iy, iz, axis, block = _march(vox, ox, oy, oz, dx, dy, dz, VIEW_DISTANCE)
+            dx, dy, dz = rays[r, c, 0], rays[r, c, 1], rays[r, c, 2]
+            t, ix, iy, iz, axis, block = _march(vox, ox, oy, oz, dx, dy, dz, VIEW_DISTANCE, top)
             depth[r, c] = t
             if block == 0:
                 up = min(1.0, max(0.0, dy * 2.0))
@@ -185,13 +208,13 @@ def _render_voxels(vox, tex, cam, mine, stage, cracks, rgb, depth):
 
 
 @njit(cache=True)
-def _render_boxes(geom, colours, rects, cam, rgb, depth):
+def _render_boxes(geom, colours, rects, cam, rays, rgb, depth):
     ox, oy, oz = cam[0, 0], cam[0, 1], cam[0, 2]
     colour = np.empty(3)
     for b in range(geom.shape[0]):
         for r in range(rects[b, 0], rects[b, 1]):
             for c in range(rects[b, 2], rects[b, 3]):
-                dx, dy, dz = _pixel_ray(r, c, cam)
+                dx, dy, dz = rays[r, c, 0], rays[r, c, 1], rays[r, c, 2]
                 t, axis = _ray_box(geom[b], ox, oy, oz, dx, dy, dz)
                 if t >= depth[r, c]:
                     continue
@@ -206,7 +229,7 @@ def _render_boxes(geom, colours, rects, cam, rgb, depth):
 def _cast(vox, geom, ox, oy, oz, dx, dy, dz, max_t):
     """The first thing a ray meets: (t, voxel x, y, z, box index); box index -1 for a voxel,
     t = NO_HIT and voxel -1 when nothing is within max_t."""
-    t, ix, iy, iz, _, block = _march(vox, ox, oy, oz, dx, dy, dz, max_t)
+    t, ix, iy, iz, _, block = _march(vox, ox, oy, oz, dx, dy, dz, max_t, vox.shape[1])
     best_box = -1
     for b in range(geom.shape[0]):
         tb, _ = _ray_box(geom[b], ox, oy, oz, dx, dy, dz)
@@ -298,14 +321,14 @@ def render_view(
     if mining is not None:
         mine = np.asarray(mining[0], np.int64)
         stage = min(int(mining[1] * _CRACK_STAGES), _CRACK_STAGES - 1)
-    _render_voxels(voxels, TEXTURES, cam, mine, stage, CRACKS, rgb, depth)
+    rays = _pixel_rays(cam, h, w)
+    solid = np.flatnonzero(voxels.any(axis=(0, 2)))
+    top = int(solid[-1]) + 1 if len(solid) else 0
+    _render_voxels(voxels, TEXTURES, cam, rays, top, mine, stage, CRACKS, rgb, depth)
     if len(boxes.owner):
         rects = _box_rects(boxes, cam[0], cam)
-        _render_boxes(boxes.geom, boxes.colour, rects, cam, rgb, depth)
-    small = rgb.astype(np.uint8)
-    frame = np.empty((h, SCALE, w, SCALE, 3), np.uint8)
-    frame[:] = small[:, None, :, None, :]
-    return frame.reshape(FRAME_HEIGHT, FRAME_WIDTH, 3)
+        _render_boxes(boxes.geom, boxes.colour, rects, cam, rays, rgb, depth)
+    return _doubled(rgb)
 
 
 # HUD at Minecraft's GUI scale 2 on a 1280x720 screen, i.e. 1 GUI pixel = 1 video pixel here.
@@ -338,8 +361,11 @@ def draw_hud(frame: np.ndarray, hotbar: int, slots: list[str | None]) -> None:
 
 
 def draw_frame(sim: Sim, boxes: Boxes) -> np.ndarray:
-    """The frame the player sees now: the 3D view with mining cracks, crosshair and hotbar."""
+    """The frame the player sees now: the 3D view with mining cracks, crosshair and hotbar, and
+    the open GUI screen over them (without the cursor, as VPT videos are recorded)."""
     p = sim.player
     frame = render_view(sim.voxels, boxes, p.eye, p.yaw, p.pitch, sim.mining_progress())
     draw_hud(frame, p.hotbar, sim.hotbar_items())
+    if sim.screen is not None:
+        draw_screen(frame, sim.screen, p.slots)
     return frame

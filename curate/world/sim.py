@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from curate.camera import camera_basis
-from curate.contract import HOTBAR_ACTIONS
+from curate.contract import CAMERA_SCALE, HOTBAR_ACTIONS
 from curate.world.blocks import (
     AIR,
     BLOCK_NAMES,
@@ -30,6 +30,7 @@ from curate.world.blocks import (
     STONE,
     break_ticks,
 )
+from curate.world.gui import Screen, store
 from curate.world.render import Boxes, Hit, cast
 
 WORLD_SIZE = (96, 32, 96)  # x, y, z blocks
@@ -126,12 +127,14 @@ class Drop:
 
 @dataclass(frozen=True)
 class Interaction:
-    """A qualifying thing that happened on a tick: its stat (`family:object`) and its target."""
+    """A thing the player did to a target on a tick: its event (`family:object`, a stat's name,
+    or `gui_click:<what the slot held>` for a click that moved items) and the target."""
 
     stat: str
-    target_kind: str  # block, mob, item
+    target_kind: str  # block, mob, item, slot
     block: tuple[int, int, int] | None = None
     entity: int | None = None
+    slot: tuple[str, str, int] | None = None  # screen kind, and the slot: ("grid", 3)
 
 
 def _wave_field(rng: np.random.Generator, n: int, wavelengths: tuple[float, float]) -> np.ndarray:
@@ -231,6 +234,8 @@ class Sim:
         self.tick = 0
         self.stats: dict[str, int] = {}  # `family:object` -> cumulative count, non-zero only
         self.next_id = max((m.id for m in mobs), default=0) + 1
+        self.screen: Screen | None = None  # the open GUI screen
+        self.held: frozenset[str] = frozenset()  # the binaries on during the tick before
 
     @staticmethod
     def generate(rng: np.random.Generator, pigs: int = 6) -> Sim:
@@ -309,19 +314,52 @@ class Sim:
     # --- one tick ---
 
     def step(self, action: dict[str, Any]) -> list[Interaction]:
-        """Advance one tick under a canonical env action; return the qualifying interactions."""
+        """Advance one tick under a canonical env action; return what the player did to targets.
+
+        The screen the tick's frame showed decides what the action means: with none, the view
+        turns and the player acts in the world; with one open, the camera moves the cursor, the
+        buttons click, the player stands still. A screen opens or closes at the end of the tick
+        whose action did it (the inventory key's press, ESC's, a use on a crafting table)."""
         p = self.player
         done: list[Interaction] = []
-        pressed = [k for k, name in enumerate(HOTBAR_ACTIONS) if action.get(name)]
-        if pressed:
-            p.hotbar = pressed[-1]  # several hotbar keys: the highest, as the readers decide
+
+        def pressed(name: str) -> bool:
+            return bool(action.get(name)) and name not in self.held
+
         attack = bool(action.get("attack"))
-        done += self._attack(attack, self.pick(self.boxes()))
-        p.attack_was_held = attack
         pitch_delta, yaw_delta = action.get("camera", (0.0, 0.0))
-        p.pitch = min(90.0, max(-90.0, p.pitch + pitch_delta))
-        p.yaw += yaw_delta
-        self._move_player(action)
+        if self.screen is None:
+            keys = [k for k, name in enumerate(HOTBAR_ACTIONS) if action.get(name)]
+            if keys:
+                p.hotbar = keys[-1]  # several hotbar keys: the highest, as the readers decide
+            hit = self.pick(self.boxes())
+            done += self._attack(attack, hit)
+            p.pitch = min(90.0, max(-90.0, p.pitch + pitch_delta))
+            p.yaw += yaw_delta
+            self._move_player(action)
+            if pressed("inventory"):
+                self.screen = Screen.open("inventory")
+            elif pressed("use") and hit is not None and hit.block is not None:
+                if self.voxels[hit.block] == CRAFTING_TABLE:  # using a crafting table opens it
+                    self.screen = Screen.open("crafting_table")
+        else:
+            screen = self.screen
+            p.mining, p.mining_ticks = None, 0
+            screen.move(yaw_delta / CAMERA_SCALE, pitch_delta / CAMERA_SCALE)
+            for button, name in ((0, "attack"), (1, "use")):
+                clicked = screen.click(button, p.slots) if pressed(name) else None
+                if clicked is not None:
+                    slot, content, made = clicked
+                    event = f"craft_item:{content}" if made else f"gui_click:{content}"
+                    if made:
+                        self._count(event, made)
+                    done.append(Interaction(event, "slot", slot=(screen.kind, *slot)))
+            self._move_player({})  # the player stands still (gravity still pulls)
+            if pressed("inventory") or pressed("ESC"):
+                screen.close(p.slots)
+                self.screen = None
+        p.attack_was_held = attack
+        self.held = frozenset(k for k, v in action.items() if k != "camera" and v)
         for mob in self.mobs:
             self._move_mob(mob)
         done += self._update_drops()
@@ -480,9 +518,4 @@ class Sim:
         return picked
 
     def _add_item(self, item: str) -> None:
-        slots = self.player.slots
-        for slot in slots:
-            if slot is not None and slot[0] == item and slot[1] < 64:
-                slot[1] += 1
-                return
-        slots[slots.index(None)] = [item, 1]
+        store(self.player.slots, item, 1)

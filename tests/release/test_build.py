@@ -442,3 +442,15 @@ def test_absolute_paths_in_a_recipe_are_published_relative(raw, tmp_path):
     folder = build(recipe, tmp_path / "out").folder
     published = (folder / "README.md").read_text() + (folder / "meta" / "release.json").read_text()
     assert str(raw.resolve()) not in published and str(tmp_path) not in published
+
+
+def test_a_synth_source_s_task_is_the_instruction(tmp_path):
+    (tmp_path / "recipe.yaml").write_text(json.dumps({
+        "name": "t", "version": "0.1.0", "configs": ["ticks"], "validation": 0,
+        "sources": [{"format": "synth", "episodes": 1, "seconds": 4, "seed": 2,
+                     "tasks": ["craft_item:oak_planks"]}],
+    }))  # fmt: skip
+    folder = build(tmp_path / "recipe.yaml", tmp_path / "out").folder
+    ticks = pq.read_table(next((folder / "data" / "ticks").glob("*.parquet")))
+    assert set(ticks["instruction_text"].to_pylist()) == {"Craft oak planks."}
+    assert "craft_item:oak_planks" in ticks["instruction_event"].to_pylist()  # it crafted them

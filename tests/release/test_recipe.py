@@ -83,6 +83,10 @@ def test_naming_a_labeler_enables_it_and_configs_enable_what_they_read(tmp_path)
             "validate.configs: ticks is not an SFT config of this recipe; name some of text_action",
         ),
         (
+            "name: d\nversion: 0.1.0\nsources: [{format: synth, tasks: [craft_item:cake]}]\n",
+            "sources.0.tasks: unknown task 'craft_item:cake'; the world has: mine_block:",
+        ),
+        (
             MINIMAL + "validate: {gate: {min: {exact_match: 0.3}}}\n",
             "validate.gate.min.exact_match.[key]: Input should be 'exact_action'",
         ),

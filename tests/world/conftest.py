@@ -28,3 +28,11 @@ def lines(recording: RecordedEpisode) -> list[dict]:
 @pytest.fixture(scope="session")
 def truth(recording: RecordedEpisode) -> dict:
     return json.loads(Path(recording.truth).read_text())
+
+
+@pytest.fixture(scope="session")
+def crafting(tmp_path_factory: pytest.TempPathFactory) -> RecordedEpisode:
+    """An episode that crafts in both screens: sticks and a pickaxe at a crafting table, then
+    planks and a crafting table in the inventory (seed 3 does all of it within 25 s)."""
+    tasks = ("craft_item:wooden_pickaxe", "craft_item:crafting_table")
+    return record_episode(tmp_path_factory.mktemp("craft"), "synth-craft", 500, (3, 0), tasks)
