@@ -101,3 +101,26 @@ def test_a_pig_is_drawn_pink_where_it_stands(sim: Sim) -> None:
     x, y = project(pig.centre, p.eye, p.yaw, 20.0)
     r, g, b = frame[int(y), int(x)].astype(int)  # a face of the pink body, shaded
     assert r > 1.3 * g and abs(g - b) < 10
+
+
+def test_the_inventory_key_toggles_on_its_press_and_escape_closes():
+    sim = Sim.generate(np.random.default_rng(0))
+    for _ in range(5):  # held: opens once, does not flicker
+        sim.step({"inventory": 1})
+        assert sim.screen is not None and sim.screen.kind == "inventory"
+    sim.step({})
+    sim.step({"inventory": 1})
+    assert sim.screen is None
+    sim.step({})
+    sim.step({"inventory": 1})
+    sim.step({"ESC": 1})
+    assert sim.screen is None
+
+
+def test_with_a_screen_open_the_mouse_moves_the_cursor_not_the_view():
+    sim = Sim.generate(np.random.default_rng(0))
+    yaw, pos = sim.player.yaw, sim.player.pos.copy()
+    sim.step({"inventory": 1})
+    sim.step({"camera": [-5 * 0.15, 10 * 0.15], "forward": 1})  # 10 counts right, 5 up
+    assert sim.screen is not None and sim.screen.cursor == pytest.approx([650.0, 355.0])
+    assert sim.player.yaw == yaw and np.allclose(sim.player.pos[[0, 2]], pos[[0, 2]])
