@@ -187,13 +187,10 @@ class ScriptedPlayer:
 
     def _mine(self, sim: Sim, block: int) -> Iterator[Controls]:
         """Pick the nearest open block of a type, take the right tool, walk up and hold attack."""
-        target = self._find_block(sim, block)
-        if target is None:
+        found = self._way_to(sim, block)
+        if found is None:
             return
-        centre = np.array(target) + 0.5
-        path = route(sim.voxels, sim.player.pos, centre, MINE_DISTANCE - 1.0)
-        if path is None:
-            return
+        target, centre, path = found
         tool = TOOL_FOR_BLOCK.get(block)
         if tool is not None:
             yield from self._select(sim, sim.hotbar_items().index(tool))
@@ -299,13 +296,10 @@ class ScriptedPlayer:
 
     def _open_table(self, sim: Sim) -> Iterator[Controls]:
         """Walk up to the nearest crafting table, aim at it and use it."""
-        target = self._find_block(sim, CRAFTING_TABLE)
-        if target is None:
+        found = self._way_to(sim, CRAFTING_TABLE)
+        if found is None:
             return
-        centre = np.array(target) + 0.5
-        path = route(sim.voxels, sim.player.pos, centre, MINE_DISTANCE - 1.0)
-        if path is None:
-            return
+        target, centre, path = found
         self._start_turn(sim, _face_point(sim.voxels, target, sim.player.eye))
         self._trail.clear()
         for _ in range(400):
@@ -424,6 +418,17 @@ class ScriptedPlayer:
     def _stuck(self) -> bool:
         trail = self._trail
         return len(trail) == STUCK_TICKS and _horizontal(trail[-1] - trail[0]) < 0.5
+
+    def _way_to(
+        self, sim: Sim, block: int
+    ) -> tuple[tuple[int, int, int], np.ndarray, list[np.ndarray]] | None:
+        """The nearest open block of a type, its centre and a route to within reach of it."""
+        target = self._find_block(sim, block)
+        if target is None:
+            return None
+        centre = np.array(target) + 0.5
+        path = route(sim.voxels, sim.player.pos, centre, MINE_DISTANCE - 1.0)
+        return None if path is None else (target, centre, path)
 
     def _find_block(self, sim: Sim, block: int) -> tuple[int, int, int] | None:
         """The nearest block of a type with an open face, in walking range and near eye level."""
