@@ -139,3 +139,14 @@ def test_synth_plays_the_tasks_it_is_given(tmp_path):
     assert lines[-1]["stats"]["minecraft.craft_item:minecraft.oak_planks"] == 4
     bad = runner.invoke(app, ["synth", str(tmp_path), "--tasks", "fly:away"])
     assert bad.exit_code == 2 and "unknown task 'fly:away'" in bad.stderr
+
+
+def test_training_commands_say_which_extra_they_need(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))  # fmt: skip
+    for args in (["train", str(tmp_path), "--config", "text_action"], ["validate", str(tmp_path)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "pip install 'curate[train]'" in result.stderr
