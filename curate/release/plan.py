@@ -139,7 +139,12 @@ def recordings(
         found += [(r, source) for r in sorted(held, key=lambda r: r.name)]
     splits = assign_splits([episode_id_of(r.path) for r, _ in found], recipe.validation)
     planned = [
-        Planned(r, split, video=getattr(source, "video", True), task=task_of(r, source))
+        Planned(
+            r,
+            split,
+            video=not isinstance(source, FolderSource | IndexSource) or source.video,
+            task=task_of(r, source),
+        )  # fmt: skip
         for (r, source), split in zip(found, splits, strict=True)
     ]
     return planned, failed

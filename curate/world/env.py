@@ -3,8 +3,8 @@
     env = gymnasium.make("curate/World-v0", task="craft_item:crafting_table", max_steps=600)
     frame, info = env.reset(seed=7)
 
-- `reset(seed=K)` starts the episode `curate synth --seed K` records first (world, player, the
-  inventory the task starts with): the same seed gives the same world.
+- `reset(seed=K)` starts the episode `curate synth --seed K --tasks TASK` records first (world,
+  player, the inventory the task starts with): the same seed gives the same world.
 - Observation: the 640x360 RGB frame as a built release shows it, the cursor sprite drawn while
   a GUI screen is open; `size=(w, h)` gives it resized as a release resizes (bilinear), for
   policies that read small frames.
@@ -45,6 +45,8 @@ class WorldEnv(gym.Env):
     ) -> None:
         self.task = check_tasks([task])[0]
         width, height = size
+        if max_steps < 1 or width < 1 or height < 1:
+            raise ValueError(f"max_steps and size must be positive, got {max_steps} and {size}")
         self.max_steps, self.size, self.render_mode = max_steps, (width, height), render_mode
         self.observation_space = spaces.Box(0, 255, (height, width, 3), np.uint8)
         binaries: dict[str, spaces.Space] = {name: spaces.Discrete(2) for name in BINARY_ACTIONS}
@@ -75,8 +77,9 @@ class WorldEnv(gym.Env):
         truncated = not done and self.steps >= self.max_steps
         return self._observe(), float(done), done, truncated, self._info()
 
-    def render(self) -> np.ndarray:
-        return self._observation(self.frame)
+    def render(self) -> np.ndarray | None:
+        """The current observation (render mode "rgb_array"), or None with no render mode."""
+        return self._observation(self.frame) if self.render_mode == "rgb_array" else None
 
     def scripted_player(self) -> ScriptedPlayer:
         """The scripted player of this episode, seeded as `curate synth` seeds it: its

@@ -13,18 +13,21 @@ pixel): `move(dx, dy)` of a text action moves it dx, dy screen pixels. It stays 
 Clicks act on the press of a button. Left: on a slot, pick up its stack, put the held stack
 down, add it to a stack of the same item, or swap the two; on the result, take the crafted items
 (into an empty hand, or onto held items of the same kind with room), using one of each
-ingredient. Right: pick up half a stack (rounded up), or put one held item down. Closing a
-screen puts what its grid and the hand hold back into the inventory.
+ingredient. Right: pick up half a stack (rounded up), put one held item down, or swap with
+another item. A slot holds 64 of an item, or one tool. Closing a screen puts what its grid and
+the hand hold back into the inventory. Unlike Minecraft, a click outside the panel does nothing
+(the game drops the held stack) and items with no room are lost (the game drops them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import numpy as np
 
-from curate.contract import FRAME_HEIGHT, FRAME_WIDTH, SCREEN_HEIGHT
+from curate.contract import FRAME_HEIGHT, SCREEN_CENTRE, SCREEN_HEIGHT, SCREEN_WIDTH
 from curate.world.blocks import ITEM_COLOURS
 
 Kind = Literal["inventory", "crafting_table"]
@@ -32,10 +35,17 @@ Stack = list  # [item, quantity]
 Slot = tuple[str, int]  # ("inventory", 0..35) | ("grid", 0..n*n-1) | ("result", 0)
 
 PANEL_WIDTH, PANEL_HEIGHT = 176, 166
-PANEL_LEFT = (FRAME_WIDTH - PANEL_WIDTH) // 2
-PANEL_TOP = (FRAME_HEIGHT - PANEL_HEIGHT) // 2
 SCREEN_SCALE = SCREEN_HEIGHT / FRAME_HEIGHT  # screen pixels per frame pixel
+PANEL_LEFT = (int(SCREEN_WIDTH / SCREEN_SCALE) - PANEL_WIDTH) // 2
+PANEL_TOP = (FRAME_HEIGHT - PANEL_HEIGHT) // 2
 MAX_STACK = 64
+TOOLS = frozenset({"wooden_sword", "wooden_pickaxe", "wooden_axe"})  # one to a slot
+
+
+def stack_limit(item: str) -> int:
+    """How many of an item one slot holds: tools one, anything else 64."""
+    return 1 if item in TOOLS else MAX_STACK
+
 
 # (grid side, grid's top-left slot, result slot), in panel pixels (Minecraft's textures).
 GRIDS: dict[str, tuple[int, tuple[int, int], tuple[int, int]]] = {
@@ -97,6 +107,15 @@ RECIPES: tuple[tuple[tuple[tuple[str | None, ...], ...], str, int], ...] = (
 )
 
 
+RECIPE_OF = {item: (pattern, made) for pattern, item, made in RECIPES}
+
+
+def needs_table(item: str) -> bool:
+    """An item whose recipe is wider or taller than the inventory's 2x2 grid."""
+    pattern = RECIPE_OF[item][0]
+    return len(pattern) > 2 or len(pattern[0]) > 2
+
+
 def crafted(grid: list[Stack | None], side: int) -> tuple[str, int] | None:
     """What a crafting grid makes: the recipe whose pattern equals the grid's filled area."""
     items = [[None if s is None else s[0] for s in grid[r * side : (r + 1) * side]]
@@ -116,7 +135,7 @@ class Screen:
 
     kind: Kind
     grid: list[Stack | None]
-    cursor: list[float] = field(default_factory=lambda: [640.0, 360.0])  # screen centre
+    cursor: list[float] = field(default_factory=lambda: list(SCREEN_CENTRE))
     hand: Stack | None = None
 
     @staticmethod
@@ -129,7 +148,7 @@ class Screen:
         return GRIDS[self.kind][0]
 
     def move(self, dx: float, dy: float) -> None:
-        self.cursor[0] = min(max(self.cursor[0] + dx, 0.0), 2 * FRAME_WIDTH - 1.0)
+        self.cursor[0] = min(max(self.cursor[0] + dx, 0.0), SCREEN_WIDTH - 1.0)
         self.cursor[1] = min(max(self.cursor[1] + dy, 0.0), SCREEN_HEIGHT - 1.0)
 
     def hovered(self) -> Slot | None:
@@ -144,8 +163,13 @@ class Screen:
             return None
         if slot[0] == "result":
             made = crafted(self.grid, self.side)
-            if made is None or (self.hand and (self.hand[0] != made[0]
-                                               or self.hand[1] + made[1] > MAX_STACK)):  # fmt: skip
+            full = (
+                self.hand is not None
+                and (self.hand[0] != made[0] or self.hand[1] + made[1] > stack_limit(made[0]))
+                if made
+                else False
+            )
+            if made is None or full:
                 return None
             self.hand = [made[0], made[1] + (self.hand[1] if self.hand else 0)]
             for i, stack in enumerate(self.grid):
@@ -180,26 +204,30 @@ def _click(
         rest = slot[1] - take
         return ([slot[0], rest] if rest else None), [slot[0], take]
     if slot is not None and slot[0] != hand[0]:
-        return (hand, slot) if button == 0 else (slot, hand)  # right click on another item: none
+        return hand, slot  # another item: the two swap
     have = slot[1] if slot else 0
-    put = min(hand[1] if button == 0 else 1, MAX_STACK - have)
+    put = min(hand[1] if button == 0 else 1, stack_limit(hand[0]) - have)
     rest = hand[1] - put
     return [hand[0], have + put], ([hand[0], rest] if rest else None)
 
 
-def store(inventory: list[Stack | None], item: str, count: int) -> None:
-    """Add items to the inventory: onto stacks of the item first, then into empty slots (the
-    hotbar first, as Minecraft fills it); what has no room is lost."""
-    for stack in inventory:
-        if count and stack is not None and stack[0] == item and stack[1] < MAX_STACK:
-            put = min(count, MAX_STACK - stack[1])
-            stack[1] += put
-            count -= put
+def room_for(inventory: list[Stack | None], item: str) -> int | None:
+    """The slot items go to: a stack of the item with room, else the first empty slot (the
+    hotbar first, as Minecraft fills it); None when the inventory is full."""
     for i, stack in enumerate(inventory):
-        if count and stack is None:
-            put = min(count, MAX_STACK)
-            inventory[i] = [item, put]
-            count -= put
+        if stack is not None and stack[0] == item and stack[1] < stack_limit(item):
+            return i
+    return next((i for i, stack in enumerate(inventory) if stack is None), None)
+
+
+def store(inventory: list[Stack | None], item: str, count: int) -> None:
+    """Add items to the inventory where `room_for` finds room; what has none is lost (Minecraft
+    would drop it)."""
+    while count and (i := room_for(inventory, item)) is not None:
+        stack = inventory[i] or [item, 0]
+        put = min(count, stack_limit(item) - stack[1])
+        inventory[i] = [item, stack[1] + put]
+        count -= put
 
 
 # --- drawing ---
@@ -245,14 +273,46 @@ def draw_screen(frame: np.ndarray, screen: Screen, inventory: list[Stack | None]
         _draw_stack(frame, cx, cy, screen.hand)
 
 
+@cache
+def _icon(item: str) -> tuple[np.ndarray, np.ndarray]:
+    """(colours, mask) of an item's 16x16 icon: a shape per kind of item, so items of like
+    colour (planks and a wooden sword) still look different. Blocks are squares with a darker
+    rim (planks with seams, a log with its rings, a crafting table with its grid); a stick is a
+    diagonal; a tool is a stick handle with its head (a blade, a pick's arc, an axe's blade)."""
+    colour = np.array(ITEM_COLOURS[item], np.float64)
+    icon = np.zeros((16, 16, 3))
+    mask = np.zeros((16, 16), bool)
+    r, c = np.mgrid[:16, :16]
+    diagonal = np.abs((15 - r) - c) <= 1
+    if item == "stick" or item in TOOLS:
+        handle = diagonal & (c <= (15 if item == "stick" else 9))
+        icon[handle], mask[handle] = np.array(ITEM_COLOURS["stick"]), True
+        head = {
+            "wooden_sword": diagonal & (c > 9),
+            "wooden_pickaxe": (np.abs(r + c - 15) > 1)
+            & (np.abs((r - 2) - (c - 13) ** 2 / 14) <= 1),
+            "wooden_axe": (r >= 1) & (r <= 7) & (c >= 8) & (c <= 13) & (r + c >= 10),
+        }.get(item, np.zeros((16, 16), bool))
+        icon[head], mask[head] = colour, True
+    else:
+        mask[:] = True
+        icon[:] = colour * 0.6
+        icon[2:14, 2:14] = colour
+        if item == "oak_planks":
+            icon[5::4, 2:14] = colour * 0.75
+        elif item == "oak_log":
+            icon[5:11, 5:11] = colour * 1.3
+            icon[7:9, 7:9] = colour * 0.7
+        elif item == "crafting_table":
+            icon[2:6, 2:14] = colour * 0.7
+            icon[2:6, 5::3] = colour * 0.4
+    return np.clip(icon, 0, 255).astype(np.uint8), mask
+
+
 def _draw_stack(frame: np.ndarray, x: int, y: int, stack: Stack) -> None:
-    """An item icon (a flat colour with a darker rim) at (x, y), and its count when above one."""
-    h, w = frame.shape[:2]
-    colour = np.array(ITEM_COLOURS[stack[0]])
-    icon = np.empty((16, 16, 3), np.uint8)
-    icon[:] = colour * 0.6
-    icon[2:14, 2:14] = colour
-    _paste(frame, x, y, icon, np.ones((16, 16), bool))
+    """An item's icon at (x, y), and its count when above one."""
+    icon, mask = _icon(stack[0])
+    _paste(frame, x, y, icon, mask)
     if stack[1] > 1:
         digits = str(stack[1])
         for k, d in enumerate(digits):

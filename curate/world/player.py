@@ -1,10 +1,10 @@
 """A scripted player that plays the way a person does, producing raw mouse and keyboard input.
 
-The script is a generator per behaviour (mine a block, kill a pig, look around, idle, switch
-slots): each `yield` is one tick of input, and the generator reads the world again when it
-resumes, so a behaviour reads top to bottom like what the player means to do. Turns are
-human-like: a fraction of the remaining angle per tick with noise, sometimes overshooting the
-target and correcting; the mouse rests between moves, giving no-op stretches.
+The script is a generator per behaviour (mine a block, kill a pig, craft in a GUI screen, look
+around, idle, switch slots): each `yield` is one tick of input, and the generator reads the
+world again when it resumes, so a behaviour reads top to bottom like what the player means to
+do. Turns are human-like: a fraction of the remaining angle per tick with noise, sometimes
+overshooting the target and correcting; the mouse rests between moves, giving no-op stretches.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from curate.camera import camera_basis
 from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, MOUSE_BUTTON_TO_ACTION
 from curate.world.blocks import AIR, BLOCK_IDS, CRAFTING_TABLE, TOOL_FOR_BLOCK
-from curate.world.gui import MAX_STACK, RECIPES, SCREEN_SCALE, slot_centre
+from curate.world.gui import RECIPE_OF, SCREEN_SCALE, needs_table, room_for, slot_centre
 from curate.world.sim import PLAY_AREA, Sim
 
 # Tasks and how often the player picks each when no task list is given.
@@ -264,7 +264,7 @@ class ScriptedPlayer:
         chain = crafting_chain(item, sim.player.slots)
         if chain is None:
             return  # the inventory lacks the materials
-        if any(len(RECIPE_OF[made][0]) > 2 or len(RECIPE_OF[made][0][0]) > 2 for made in chain):
+        if any(needs_table(made) for made in chain):
             yield from self._open_table(sim)
         else:
             yield Controls(keys=frozenset({"inventory"}))
@@ -280,19 +280,23 @@ class ScriptedPlayer:
                     if ingredient is not None:
                         cells.setdefault(ingredient, []).append(r * screen.side + c)
             for ingredient, where in cells.items():
-                source = next(i for i, s in enumerate(sim.player.slots) if s and s[0] == ingredient)
+                slots = sim.player.slots
+                source = next((i for i, s in enumerate(slots) if s and s[0] == ingredient), None)
+                if source is None:
+                    break  # not there after all: the grid goes back when the screen closes
                 yield from self._click_slot(sim, ("inventory", source), 0)  # the whole stack
                 for cell in where:
                     yield from self._click_slot(sim, ("grid", cell), 1)  # one item each
                 if screen.hand is not None:
                     yield from self._click_slot(sim, ("inventory", source), 0)  # the rest back
             yield from self._click_slot(sim, ("result", 0), 0)
-            store_at = _storage_slot(sim.player.slots, made)
+            store_at = room_for(sim.player.slots, made)
             if screen.hand is not None and store_at is not None:
                 yield from self._click_slot(sim, ("inventory", store_at), 0)
         yield from self._idle(int(self.rng.integers(2, 10)))
-        key = "ESC" if self.rng.random() < 0.5 else "inventory"
-        yield Controls(keys=frozenset({key}))
+        # people close their inventory with its key, a crafting table with either
+        escape = screen.kind == "crafting_table" and self.rng.random() < 0.5
+        yield Controls(keys=frozenset({"ESC" if escape else "inventory"}))
 
     def _open_table(self, sim: Sim) -> Iterator[Controls]:
         """Walk up to the nearest crafting table, aim at it and use it."""
@@ -456,9 +460,6 @@ class ScriptedPlayer:
         return x, y, z
 
 
-RECIPE_OF = {item: (pattern, made) for pattern, item, made in RECIPES}
-
-
 def crafting_chain(item: str, slots: list) -> list[str] | None:
     """The recipes to craft, in order, to make `item` from the inventory `slots` (what its
     ingredients need first: planks from logs, sticks from planks); None when it lacks what the
@@ -478,20 +479,12 @@ def crafting_chain(item: str, slots: list) -> list[str] | None:
             while have[ingredient] < n:
                 if not make(ingredient):
                     return False
-        have.subtract(need)
+            have[ingredient] -= n  # set aside now: what the next ingredient needs cannot take it
         have[wanted] += made
         chain.append(wanted)
         return True
 
     return chain if make(item) else None
-
-
-def _storage_slot(slots: list, item: str) -> int | None:
-    """Where crafted items go: a stack of the item with room, else the first empty slot."""
-    for i, stack in enumerate(slots):
-        if stack is not None and stack[0] == item and stack[1] < MAX_STACK:
-            return i
-    return next((i for i, stack in enumerate(slots) if stack is None), None)
 
 
 def _horizontal(v: np.ndarray) -> float:
@@ -518,13 +511,13 @@ def _face_point(vox: np.ndarray, block: tuple[int, int, int], eye: np.ndarray) -
 
 def _standing(vox: np.ndarray, x: int, z: int, y: int, climb: bool) -> int | None:
     """Where the feet rest in column (x, z) coming from height y: one block up (if there is head
-    room to jump), level, or a drop of up to three; None if no such spot has room to stand."""
+    room to jump), level, or a drop of up to three (if the body fits where it steps off); None
+    if no such spot has room to stand."""
     for ny in (y + 1, y, y - 1, y - 2, y - 3) if climb else (y, y - 1, y - 2, y - 3):
         if (
             1 <= ny < vox.shape[1] - 2
             and vox[x, ny - 1, z]
-            and not vox[x, ny, z]
-            and not vox[x, ny + 1, z]
+            and not vox[x, ny : max(ny, y) + 2, z].any()
         ):
             return ny
     return None

@@ -1,9 +1,10 @@
 """Record scripted gameplay exactly as VPT contractor recordings are stored, plus ground truth.
 
 Per episode: `<id>.mp4` (H.264, 640x360, 20 fps), `<id>.jsonl` (one VPT line per frame) and
-`<id>.truth.json` (the qualifying events with their targets, and where the next target is on
-every frame). Frame i shows the state before line i's action (ACTION_SPACES.md 2a): line i's pose
-is frame i's, while its `hotbar`, `inventory` and `stats` already include line i's own action,
+`<id>.truth.json` (what the player did to targets: the task events and the GUI slots clicked,
+and where the next target is on every frame). Frame i shows the state before line i's action
+(ACTION_SPACES.md 2a): line i's pose, GUI state and cursor are frame i's, while its `hotbar`,
+`inventory` and `stats` already include line i's own action,
 as the readers expect (a hotbar change and a stat delta count on the tick that caused them).
 The same seed gives the same bytes: every choice comes from seeded generators, `milli` from a
 fixed epoch, and x264 encodes on one thread.
@@ -28,6 +29,7 @@ from curate.contract import (
     FPS,
     FRAME_HEIGHT,
     FRAME_WIDTH,
+    SCREEN_CENTRE,
 )
 from curate.world.gui import slot_centre
 from curate.world.player import Controls, env_action
@@ -38,7 +40,6 @@ from curate.world.tasks import start
 EPOCH_MS = 1_640_995_200_000  # 2022-01-01T00:00:00Z: `milli` of tick 0, then 50 ms a tick
 SERVER_TICK_0 = 1000
 TICK_MS = 1000 // FPS
-CURSOR = (640.0, 360.0)  # the centre of the 1280x720 screen, where the cursor rests without a GUI
 X264_OPTIONS = {"preset": "veryfast", "crf": "23", "x264-params": "threads=1"}
 
 
@@ -120,7 +121,7 @@ class _Shown:
     def of(sim: Sim) -> _Shown:
         p, screen = sim.player, sim.screen
         pose = (float(p.pos[0]), float(p.pos[1]), float(p.pos[2]), float(p.yaw), float(p.pitch))
-        cursor = (screen.cursor[0], screen.cursor[1]) if screen else CURSOR
+        cursor = (screen.cursor[0], screen.cursor[1]) if screen else SCREEN_CENTRE
         return _Shown(pose, screen.kind if screen else None, cursor)
 
 

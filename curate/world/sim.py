@@ -1,9 +1,10 @@
 """World state and its step function: one canonical env action advances the world by one tick.
 
 `Sim.step` takes the canonical env action of ACTION_SPACES.md section 2 (binaries, camera as
-[pitch, yaw] degrees), so the scripted player and, later, a Gymnasium environment drive the
-same code. Within a tick the attack resolves against the view shown on the tick's frame (the
-crosshair the player saw), then the camera turns, then the player moves, then mobs and drops.
+[pitch, yaw] degrees), so the scripted player and the Gymnasium environment drive the same
+code. Within a tick the attack resolves against the view shown on the tick's frame (the
+crosshair the player saw), then the camera turns, then the player moves, then mobs and drops;
+with a GUI screen open, the mouse works the screen instead (see `step`).
 """
 
 from __future__ import annotations
@@ -342,6 +343,7 @@ class Sim:
             elif pressed("use") and hit is not None and hit.block is not None:
                 if self.voxels[hit.block] == CRAFTING_TABLE:  # using a crafting table opens it
                     self.screen = Screen.open("crafting_table")
+                    self._count("custom:interact_with_crafting_table")
         else:
             screen = self.screen
             p.mining, p.mining_ticks = None, 0

@@ -59,7 +59,8 @@ def test_an_episode_played_through_the_environment_is_the_recorded_one(tmp_path)
     task, seed, ticks = "craft_item:wooden_pickaxe", 3, 300
     env = gymnasium.make("curate/World-v0", task=task, max_steps=ticks)
     first, _ = env.reset(seed=seed)
-    actions, stats, frames, _ = play(env, ticks)
+    actions, stats, frames, reward = play(env, ticks)
+    assert reward == 1.0  # the pickaxe is made at a crafting table: a 3x3 recipe
     drawn: list[str] = []
     recorded = record_episode(tmp_path, "e", len(actions), (seed, 0), [task],
                               on_frame=lambda f: drawn.append(digest(f)))  # fmt: skip

@@ -100,3 +100,25 @@ def test_closing_puts_the_grid_back_into_the_inventory():
     assert inventory[:2] == [["oak_planks", 64], ["oak_planks", 2]]
     store(inventory, "stick", 1)
     assert inventory[2] == ["stick", 1]
+
+
+def test_a_tool_takes_a_slot_of_its_own():
+    inventory: list = [["wooden_pickaxe", 1]] + [None] * 35
+    store(inventory, "wooden_pickaxe", 1)
+    assert inventory[:2] == [["wooden_pickaxe", 1], ["wooden_pickaxe", 1]]
+    screen = Screen.open("inventory")
+    click_on(screen, ("inventory", 1), 0, inventory)
+    click_on(screen, ("inventory", 0), 0, inventory)  # onto the other: they swap, never stack
+    assert inventory[0] == ["wooden_pickaxe", 1] and screen.hand == ["wooden_pickaxe", 1]
+
+
+def test_a_right_click_on_another_item_swaps_and_a_full_hand_takes_no_result():
+    inventory: list = [["stick", 3], None] + [None] * 34
+    screen = Screen.open("inventory")
+    screen.hand = ["oak_planks", 2]
+    click_on(screen, ("inventory", 0), 1, inventory)
+    assert inventory[0] == ["oak_planks", 2] and screen.hand == ["stick", 3]
+    screen.grid = [["oak_log", 1], None, None, None]
+    assert click_on(screen, ("result", 0), 1, inventory) is None  # holding sticks: no planks
+    screen.hand = None
+    assert click_on(screen, ("result", 0), 1, inventory) == (("result", 0), "oak_planks", 4)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from curate.contract import BINARY_ACTIONS, QUALIFYING_FAMILIES
 from curate.readers.vpt import read_vpt
 from curate.world.blocks import BLOCK_IDS, BREAK_TICKS_HAND, BREAK_TICKS_TOOL
+from curate.world.player import crafting_chain
 from curate.world.record import RecordedEpisode
 
 
@@ -76,3 +78,17 @@ def test_actions_are_what_a_reader_recovers(
     assert qualifying == [
         sorted(e["event"] for e in truth["events"] if e["tick"] == t) for t in range(len(lines))
     ]
+
+
+@pytest.mark.parametrize(
+    "slots, chain",
+    [
+        ([["oak_log", 1]], ["oak_planks", "crafting_table"]),
+        ([["oak_planks", 5]], ["stick", "wooden_pickaxe"]),
+        ([["oak_planks", 4]], None),  # three for the head, and two for sticks: one short
+        ([["oak_log", 2]], ["oak_planks", "oak_planks", "stick", "wooden_pickaxe"]),
+        ([["stick", 1]], None),
+    ],
+)
+def test_a_crafting_chain_makes_what_each_step_needs_from_what_is_there(slots, chain):
+    assert crafting_chain(chain[-1] if chain else "wooden_pickaxe", slots) == chain
