@@ -14,6 +14,7 @@ FPS = 20  # VPT contractor recordings are 20 Hz: one jsonl line per video frame.
 FRAME_WIDTH, FRAME_HEIGHT = 640, 360  # VPT videos are 640x360.
 SCREEN_WIDTH, SCREEN_HEIGHT = 1280, 720  # mouse.x / mouse.y are pixels of a 1280x720 screen.
 SCREEN_CENTRE = (640.0, 360.0)  # where the cursor rests without a GUI, and where a GUI opens it
+SCREEN_SCALE = SCREEN_HEIGHT / FRAME_HEIGHT  # screen pixels per frame pixel (2)
 CAMERA_SCALE = 360.0 / 2400.0  # degrees per mouse unit (VPT: CAMERA_SCALER = 360 / 2400 = 0.15).
 MAX_FRAME_LINE_DIFF = 2  # frames vs jsonl lines: trimmed up to this, quarantined beyond (sec. 2a).
 

@@ -30,10 +30,9 @@ import pyarrow as pa
 from curate.contract import (
     BINARY_ACTIONS,
     CAMERA_SCALE,
-    FRAME_HEIGHT,
     KEY_TO_ACTION,
     MOUSE_BUTTON_TO_ACTION,
-    SCREEN_HEIGHT,
+    SCREEN_SCALE,
 )
 from curate.episode import Episode
 from curate.readers import RecordingError, episode_id_of
@@ -315,9 +314,7 @@ def canonical_ticks(path: Path | str) -> pa.Table:
     yaw = floats["dx"] * CAMERA_SCALE
     # The cursor exists only while a GUI is open (frame pixels = screen pixels * 360 / 720).
     cursor = {
-        axis: pa.array(
-            values * (FRAME_HEIGHT / SCREEN_HEIGHT), pa.float32(), mask=~gui | np.isnan(values)
-        )
+        axis: pa.array(values / SCREEN_SCALE, pa.float32(), mask=~gui | np.isnan(values))
         for axis, values in (("cursor_x", floats["x"]), ("cursor_y", floats["y"]))
     }
     return pa.table(

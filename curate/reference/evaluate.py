@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from curate.formats import MIXTURE_FORMS
+from curate.labelers.motion import NO_OP as MOTION_NO_OP
+from curate.labelers.text import NO_OP as TEXT_NO_OP
 from curate.labelers.text import TextActionError, parse_text_action
 from curate.labelers.vpt_tokens import camera_bins
 from curate.reference.data import Example, encode, load_rows
@@ -31,8 +33,7 @@ from curate.reference.sample import generate
 from curate.reference.tokenizer import Tokenizer
 from curate.reference.train import Checkpoint
 
-NOOP = "Action: move(0, 0) and press()"
-NOOP_MOTION = "Motion: no_op"
+NOOP, NOOP_MOTION = TEXT_NO_OP["reserved"], MOTION_NO_OP
 PREDICTORS = ("model", "noop", "majority", "previous")
 KEYS = ("forward", "back", "left", "right", "jump", "sneak", "sprint", "attack", "use", "drop",
         "inventory", *(f"hotbar.{i}" for i in range(1, 10)), "ESC", "swapHands")  # fmt: skip
@@ -122,9 +123,15 @@ def _keys(keys: list[tuple | None]) -> np.ndarray:
     )
 
 
-def _value(metric: str, total: np.ndarray, used: np.ndarray) -> float:
+def _pressed(counts: np.ndarray) -> np.ndarray:
+    """The keys the reference rows press, from key F1's (tp, fp, fn) counts of each key."""
+    tp, _, fn = counts.sum(0).reshape(-1, 3).T
+    return (tp + fn) > 0
+
+
+def _value(metric: str, total: np.ndarray, used: np.ndarray | None) -> float:
     """A metric's value from its summed counts; key F1 averages over the keys `used`."""
-    if metric == "key_f1":
+    if used is not None:
         tp, fp, fn = total.reshape(-1, 3).T
         f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(tp + fp + fn) > 0)
         return float(f1[used].mean()) if used.any() else 0.0
@@ -141,17 +148,16 @@ def figures(scores: Scores, seed: int = 0) -> dict:
     out: dict = {"episodes": n, "reliable": n >= RELIABLE_EPISODES}
     for metric, by in scores.counts.items():
         # key F1 averages over the keys the reference rows press, fixed before resampling
-        tp, _, fn = by["model"].sum(0).reshape(-1, 3).T if metric == "key_f1" else (0, 0, 0)
-        used = np.asarray(tp + fn) > 0
-        figures_of = {
+        used = _pressed(by["model"]) if metric == "key_f1" else None
+        answered = {
             predictor: counts
             for predictor, counts in by.items()
-            if (used.any() if metric == "key_f1" else counts[:, 1].sum() > 0)
+            if (used.any() if used is not None else counts[:, 1].sum() > 0)
         }
-        if "model" not in figures_of:
+        if "model" not in answered:
             continue
         out[metric] = {}
-        for predictor, counts in figures_of.items():
+        for predictor, counts in answered.items():
             value = _value(metric, counts.sum(0), used)
             sampled = [_value(metric, counts[d].sum(0), used) for d in draws]
             lo, hi = np.percentile(sampled, [2.5, 97.5])

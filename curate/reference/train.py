@@ -114,22 +114,39 @@ def train(
     device: str | None = None,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    data: TrainingSet | None = None,
 ) -> Checkpoint:
-    """Train the reference model on the `train` split of `config` of the release folder."""
-    from curate.release.meta import ReleaseMeta
-
+    """Train the reference model on the `train` split of `config` of the release folder
+    (`data`: that split, already read, for several trainings on it)."""
+    data = data or TrainingSet.read(release, config, options.image_size, cache_dir)
     device = device or default_device()
-    meta = ReleaseMeta.read(release)
-    rows = load_rows(release, config, "train", cache_dir)
-    tokenizer = fit_tokenizer(rows)
-    image_tokens = patches(*options.image_size)
-    examples = [encode(r, tokenizer, image_tokens, options.image_size) for r in rows]
-    model, curve, rate = fit(examples, tokenizer, options, device, progress)
-    release_info = {"name": meta.name, "version": meta.version, "fingerprint": meta.fingerprint}
-    episodes = sorted({e.episode_id for e in examples})
-    answer_tokens = max(len(e.target) for e in examples) + 16
-    return Checkpoint(model, tokenizer, release_info, config, episodes, options, curve,
+    model, curve, rate = fit(data.examples, data.tokenizer, options, device, progress)
+    episodes = sorted({e.episode_id for e in data.examples})
+    answer_tokens = max(len(e.target) for e in data.examples) + 16
+    return Checkpoint(model, data.tokenizer, data.release, config, episodes, options, curve,
                       answer_tokens, rate, device)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """A config's train split as the model reads it: its tokenizer and its examples."""
+
+    release: dict  # name, version, fingerprint
+    tokenizer: Tokenizer
+    examples: list[Example]
+
+    @staticmethod
+    def read(
+        release: Path, config: str, image_size: tuple[int, int], cache_dir: Path | None = None
+    ) -> TrainingSet:
+        from curate.release.meta import ReleaseMeta
+
+        meta = ReleaseMeta.read(release)
+        rows = load_rows(release, config, "train", cache_dir)
+        tokenizer = fit_tokenizer(rows)
+        examples = [encode(r, tokenizer, patches(*image_size), image_size) for r in rows]
+        info = {"name": meta.name, "version": meta.version, "fingerprint": meta.fingerprint}
+        return TrainingSet(info, tokenizer, examples)
 
 
 def shape_of(options: TrainOptions, vocab: int) -> ModelConfig:

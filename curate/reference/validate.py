@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from curate.reference.evaluate import Scores, evaluate, figures
-from curate.reference.train import Progress, TrainOptions, default_device, train
+from curate.reference.train import Progress, TrainingSet, TrainOptions, default_device, train
 from curate.release.card import write_card
 from curate.release.meta import ReleaseMeta
 from curate.release.recipe import Validate, load_recipe
@@ -74,12 +74,13 @@ def validate(
             raise ValueError(f"{config} has no validation rows: raise `validation` in the recipe")
         total: Scores | None = None
         curves = []
+        data = TrainingSet.read(release, config, spec.image_size, cache_dir)  # once for all seeds
         for seed in spec.seeds:
             options = TrainOptions(steps=spec.steps, seed=seed, batch_size=spec.batch_size,
                                    image_size=spec.image_size)  # fmt: skip
             follow = progress(f"training {config}, seed {seed}", spec.steps)
-            checkpoint = train(release, config, options, device=device, cache_dir=cache_dir,
-                               progress=follow)  # fmt: skip
+            checkpoint = train(release, config, options, device=device, progress=follow,
+                               data=data)  # fmt: skip
             say(f"trained at {checkpoint.samples_per_second:.0f} samples/s on {device}; evaluating")
             scores = evaluate(checkpoint, release, cache_dir).scores
             total = scores if total is None else total + scores

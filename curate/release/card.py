@@ -16,12 +16,15 @@ from matplotlib.figure import Figure
 
 from curate.contract import FPS
 from curate.hashing import sha256_file
+from curate.labelers.motion import NO_OP as MOTION_NO_OP
+from curate.labelers.text import NO_OP as TEXT_NO_OP
 from curate.release.meta import SPLITS, ChartCounts, ReleaseMeta
 
 PLOT_PATH = "meta/plots/{space}.png"
 LOSS_PLOT = "meta/plots/validation-loss.png"
 EXAMPLE_PATH = "meta/examples/{config}-{image}.jpg"
-IDLE_ANSWERS = ("no_op", "Action: move(0, 0) and press()")
+# An example row should show an answer that does something.
+IDLE_ANSWERS = (*TEXT_NO_OP.values(), MOTION_NO_OP)
 DESCRIPTIONS = {
     "ticks": "one row per tick: the canonical env action, VPT tokens, text, motion and "
     "instruction labels (no images)",

@@ -24,9 +24,8 @@ import numpy as np
 from gymnasium import spaces
 from PIL import Image
 
-from curate.contract import BINARY_ACTIONS, FRAME_HEIGHT, FRAME_WIDTH
+from curate.contract import BINARY_ACTIONS, FRAME_HEIGHT, FRAME_WIDTH, SCREEN_SCALE
 from curate.cursor import draw_cursor
-from curate.world.gui import SCREEN_SCALE
 from curate.world.player import ScriptedPlayer
 from curate.world.render import draw_frame
 from curate.world.sim import Sim

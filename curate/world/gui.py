@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from curate.contract import FRAME_HEIGHT, SCREEN_CENTRE, SCREEN_HEIGHT, SCREEN_WIDTH
+from curate.contract import FRAME_HEIGHT, SCREEN_CENTRE, SCREEN_HEIGHT, SCREEN_SCALE, SCREEN_WIDTH
 from curate.world.blocks import ITEM_COLOURS
 
 Kind = Literal["inventory", "crafting_table"]
@@ -35,7 +35,6 @@ Stack = list  # [item, quantity]
 Slot = tuple[str, int]  # ("inventory", 0..35) | ("grid", 0..n*n-1) | ("result", 0)
 
 PANEL_WIDTH, PANEL_HEIGHT = 176, 166
-SCREEN_SCALE = SCREEN_HEIGHT / FRAME_HEIGHT  # screen pixels per frame pixel
 PANEL_LEFT = (int(SCREEN_WIDTH / SCREEN_SCALE) - PANEL_WIDTH) // 2
 PANEL_TOP = (FRAME_HEIGHT - PANEL_HEIGHT) // 2
 MAX_STACK = 64

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from curate.camera import camera_basis
-from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, MOUSE_BUTTON_TO_ACTION
+from curate.contract import BINARY_ACTIONS, CAMERA_SCALE, MOUSE_BUTTON_TO_ACTION, SCREEN_SCALE
 from curate.world.blocks import AIR, BLOCK_IDS, CRAFTING_TABLE, TOOL_FOR_BLOCK
-from curate.world.gui import RECIPE_OF, SCREEN_SCALE, needs_table, room_for, slot_centre
+from curate.world.gui import RECIPE_OF, needs_table, room_for, slot_centre
 from curate.world.sim import PLAY_AREA, Sim
 
 # Tasks and how often the player picks each when no task list is given.
