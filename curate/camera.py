@@ -38,3 +38,37 @@ def project(point: np.ndarray, eye: np.ndarray, yaw: float, pitch: float) -> tup
         FRAME_WIDTH / 2 + FOCAL * (rel @ right) / depth,
         FRAME_HEIGHT / 2 - FOCAL * (rel @ up) / depth,
     )
+
+
+def bases(yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """`camera_basis` for many poses: [n, 3, 3], rows forward, right, up."""
+    y, p = np.radians(yaw), np.radians(pitch)
+    fwd = np.stack([-np.sin(y) * np.cos(p), -np.sin(p), np.cos(y) * np.cos(p)], -1)
+    right = np.stack([-np.cos(y), np.zeros_like(y), -np.sin(y)], -1)
+    return np.stack([fwd, right, np.cross(right, fwd)], 1)
+
+
+def ray(pixel: tuple[float, float], basis: np.ndarray, focal: float = FOCAL) -> np.ndarray:
+    """The world direction (not unit) seen at a pixel by a camera of `basis` (forward, right,
+    up) and focal length `focal`."""
+    fwd, right, up = basis
+    x, y = (pixel[0] - FRAME_WIDTH / 2) / focal, (pixel[1] - FRAME_HEIGHT / 2) / focal
+    return fwd + x * right - y * up
+
+
+def pixels_of(direction: np.ndarray, basis: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """Where a world direction is seen by each of many cameras ([n, 3, 3] bases, [n] focal
+    lengths): [n, 2] pixels, NaN where it lies behind the camera. A direction, not a point: the
+    camera turns in place (its own movement is left to image refinement)."""
+    depth = basis[:, 0] @ direction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = FRAME_WIDTH / 2 + focal * (basis[:, 1] @ direction) / depth
+        y = FRAME_HEIGHT / 2 - focal * (basis[:, 2] @ direction) / depth
+    out = np.stack([x, y], -1)
+    out[depth <= 1e-9] = np.nan
+    return out
+
+
+def focal_of(fov_deg: np.ndarray | float) -> np.ndarray:
+    """The focal length in pixels of a vertical field of view."""
+    return (FRAME_HEIGHT / 2) / np.tan(np.radians(np.asarray(fov_deg, np.float64) / 2))

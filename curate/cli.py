@@ -66,10 +66,19 @@ def synth(
 
 @app.command()
 def label(
-    space: Annotated[str, typer.Argument(help="env | vpt | text | motion | instruction")],
+    space: Annotated[
+        str, typer.Argument(help="env | vpt | text | motion | instruction | grounding")
+    ],
     source: Annotated[Path, typer.Argument(help="A VPT .jsonl or a MineStudio rollout folder")],
     mode: Annotated[str | None, typer.Option(help="text: reserved (default) | compact")] = None,
     bins: Annotated[int | None, typer.Option(help="vpt: camera bins, 11 (default) or 21")] = None,
+    horizon: Annotated[
+        int | None, typer.Option(help="grounding: ticks carried back before an event (40)")
+    ] = None,
+    refine: Annotated[
+        bool | None,
+        typer.Option("--refine/--no-refine", help="grounding: refine points on the frames"),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write JSON lines here instead of stdout")
     ] = None,
@@ -80,8 +89,9 @@ def label(
     from curate.episode import as_frame
     from curate.labelers import LabelerError, labeler_class
     from curate.readers import RecordingError, read_episode
+    from curate.readers.video import read_frames
 
-    given = {"mode": mode, "bins": bins}
+    given = {"mode": mode, "bins": bins, "horizon": horizon, "refine": refine}
     try:
         cls = labeler_class(space)
         wrong = [
@@ -98,7 +108,10 @@ def label(
     labeler = cls(params)
     try:
         episode = read_episode(source)
-        labels = labeler.label(episode)
+        reader = labeler.frame_reader(episode) if labeler.needs_frames else None
+        if reader is not None and episode.frames is not None:
+            read_frames(episode.frames, [reader])
+        labels = labeler.label(episode, reader)
     except RecordingError as exc:
         raise fail(str(exc)) from None
     import polars as pl
@@ -282,6 +295,7 @@ def validate(
     """Train and evaluate the reference model as the recipe's `validate:` section says, write the
     figures into meta/release.json and the card; exit 1 when the gate fails."""
     _training()
+    from curate.reference.evaluate import headline
     from curate.reference.validate import validate as run_validate
     from curate.release.recipe import RecipeError
 
@@ -297,7 +311,7 @@ def validate(
     except (OSError, ValueError, RecipeError) as exc:
         raise fail(str(exc)) from None
     for config, figs in result.meta.validation["configs"].items():  # type: ignore[index]
-        metric = "exact_action" if "exact_action" in figs else "motion_exact"
+        metric = headline(figs)
         value, lo, hi = figs[metric]["model"]
         err.print(f"{config}: {metric} {value:.3f} [{lo:.3f}, {hi:.3f}]", highlight=False)
     if not result.passed:

@@ -60,6 +60,18 @@ def test_text_modes(recording):
     assert rows(label("text", recording))[1]["text"] == "Action: move(0, 0) and press()"
 
 
+def test_grounding(tmp_path):
+    """A mined block: the attack run gets the event's verb at the crosshair; no video beside
+    the recording, so the point is carried by the camera alone."""
+    stats = {"minecraft.mine_block:minecraft.dirt": 1}
+    lines = [vpt_line(), vpt_line(buttons=[0]), vpt_line(buttons=[0], stats=stats), vpt_line()]
+    got = rows(label("grounding", write_vpt(tmp_path / "g.jsonl", lines), "--horizon", "1"))
+    assert [r["verb"] for r in got] == [None, "Mine", "Mine", None]
+    assert got[1]["label"] == "dirt" and got[1]["point"] == [500, 500]
+    assert got[2]["text"].startswith("Grounding: Mine <|object_ref_start|>dirt<|object_ref_end|>")
+    assert label("text", tmp_path / "g.jsonl", "--no-refine").exit_code == 2
+
+
 def test_out_file(recording, tmp_path):
     out = tmp_path / "labels.jsonl"
     assert label("text", recording, "--out", out).exit_code == 0

@@ -21,9 +21,9 @@ Config = Literal[
 CONFIGS: tuple[str, ...] = get_args(Config)
 MIXTURE_FORMS = ("text_action", "motion_coa", "grounding_coa")  # the forms of all_in_one rows
 
-# The labelers each config reads. `ticks` holds every action-only label of curate's own spaces.
+# The labelers each config reads. `ticks` holds every label of curate's own spaces.
 _SPACES: dict[str, tuple[str, ...]] = {
-    "ticks": ("env", "vpt", "text", "motion", "instruction"),
+    "ticks": ("env", "vpt", "text", "motion", "instruction", "grounding"),
     "text_action": ("text", "instruction"),
     "motion_action": ("motion", "instruction"),
     "grounding_action": ("grounding", "instruction"),

@@ -65,7 +65,9 @@ def target(form: str, turn: Turn) -> str:
 def history_text(form: str, turn: Turn) -> str:
     """An earlier assistant turn: its `Action:` part (section 7), except in the single abstract
     forms, whose answers have no `Action:` part and whose history speaks their own language."""
-    own = form in ("motion_action", "grounding_action")
+    own = (form == "motion_action" and turn.motion is not None) or (
+        form == "grounding_action" and turn.grounding is not None
+    )  # a tick without grounding speaks as its action
     return target(form if own else "text_action", turn)
 
 
@@ -124,8 +126,21 @@ def chat_table(
     return pa.Table.from_pylist(records, schema=SCHEMA)
 
 
-def mixture_forms(n: int, weights: Mapping[str, float], rng: np.random.Generator) -> list[str]:
-    """The form of each All-in-One row, drawn by the recipe's weights."""
+def mixture_forms(
+    n: int,
+    weights: Mapping[str, float],
+    rng: np.random.Generator,
+    grounded: Sequence[bool] | None = None,
+) -> list[str]:
+    """The form of each All-in-One row, drawn by the recipe's weights. A row drawn as
+    grounding_coa whose tick has no grounding (`grounded`) draws again among the other forms."""
     forms = [f for f in MIXTURE_FORMS if weights.get(f, 0) > 0]
     p = np.array([weights[f] for f in forms], np.float64)
-    return [forms[i] for i in rng.choice(len(forms), size=n, p=p / p.sum())]
+    drawn = [forms[i] for i in rng.choice(len(forms), size=n, p=p / p.sum())]
+    others = [f for f in forms if f != "grounding_coa"]
+    if grounded is None or len(others) == len(forms):
+        return drawn
+    q = np.array([weights[f] for f in others], np.float64)
+    again = rng.choice(len(others), size=n, p=q / q.sum())  # one per row: seeded, content-free
+    return [others[a] if f == "grounding_coa" and not g else f
+            for f, g, a in zip(drawn, grounded, again, strict=True)]  # fmt: skip

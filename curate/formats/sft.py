@@ -11,7 +11,7 @@ are written (a few KB a frame: an hour at stride 1 and 640x360 holds a few GB).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,14 @@ class SftRows:
     turns: list[Turn]
     rows: list[int]  # indices into `turns`
     history: int
+
+    def with_grounding(self, labels: pl.DataFrame) -> SftRows:
+        """The same rows with each kept tick's grounding, once the frame-reading labeler ran."""
+        if "grounding_text" not in labels.columns:
+            return self
+        text = labels["grounding_text"].gather([t.tick for t in self.turns]).to_list()
+        turns = [replace(t, grounding=g) for t, g in zip(self.turns, text, strict=True)]
+        return replace(self, turns=turns)
 
     @property
     def frame_ticks(self) -> list[int]:
@@ -123,19 +131,22 @@ def write_sft(
     turns, rows = planned.turns, planned.rows
     common = {"episode_id": episode.episode_id, "source": episode.source}
     written = {}
+    grounded = [turns[i].grounding is not None for i in rows]
     for config in configs:
-        forms = None
+        forms, kept = None, rows
         if config == "all_in_one":
             rng = episode_rng(options.seed, f"{episode.episode_id}:mixture")
-            forms = mixture_forms(len(rows), options.mixture, rng)
+            forms = mixture_forms(len(rows), options.mixture, rng, grounded)
+        elif config.startswith("grounding"):  # a tick without grounding has no row here
+            kept = [i for i, g in zip(rows, grounded, strict=True) if g]
         size = 0
         with pq.ParquetWriter(work / f"{config}.parquet", SCHEMA, compression="zstd") as out:
-            for start in range(0, len(rows), ROWS_PER_WRITE):
+            for start in range(0, len(kept), ROWS_PER_WRITE):
                 block = slice(start, start + ROWS_PER_WRITE)
                 table = chat_table(
                     config,
                     turns,
-                    rows[block],
+                    kept[block],
                     jpeg,
                     history=options.history,
                     stride=options.stride,
@@ -144,5 +155,5 @@ def write_sft(
                 )
                 out.write_table(table)
                 size += table.nbytes
-        written[config] = (len(rows), size)
+        written[config] = (len(kept), size)
     return written

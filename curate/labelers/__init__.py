@@ -26,6 +26,7 @@ BUILTIN: dict[str, str] = {
     "text": "curate.labelers.text:TextLabeler",
     "motion": "curate.labelers.motion:MotionLabeler",
     "instruction": "curate.labelers.instruction:InstructionLabeler",
+    "grounding": "curate.labelers.grounding:GroundingLabeler",
 }
 
 

@@ -7,7 +7,10 @@ action) answers every validation row, and each answer is scored:
   equal after VPT's 11-bin quantisation of pitch and yaw (ACTION_SPACES.md section 3);
 - `camera_bins`: both camera bins equal; `key_f1`: F1 of each key and button, averaged over the
   keys the rows use; `parse_rate`: the answer has an `Action:` line that parses;
-- `motion_exact`: for rows that ask for a `Motion:` line, it equals the reference's.
+- `motion_exact`: for rows that ask for a `Motion:` line, it equals the reference's;
+- `grounding_verb`: for rows that ask for a `Grounding:` line, its verb equals the reference's;
+  `grounding_point`: the mean distance between its point and the reference's, in the 0..999
+  units of the point (x and y alike), over the rows where both have one (lower is better).
 
 Rows of one episode are correlated, so each figure comes with a 95% interval from a bootstrap
 over episodes; with fewer than `RELIABLE_EPISODES` episodes the interval is not reliable.
@@ -15,6 +18,7 @@ over episodes; with fewer than `RELIABLE_EPISODES` episodes the interval is not 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +43,11 @@ KEYS = ("forward", "back", "left", "right", "jump", "sneak", "sprint", "attack",
         "inventory", *(f"hotbar.{i}" for i in range(1, 10)), "ESC", "swapHands")  # fmt: skip
 BOOTSTRAP = 1000
 RELIABLE_EPISODES = 5
+_GROUNDING = re.compile(
+    r"Grounding: (.*?) <\|object_ref_start\|>.*?<\|object_ref_end\|>"
+    r"(?:<\|point_start\|>\((\d+),(\d+)\)<\|point_end\|>)?"
+)
+HEADLINES = ("exact_action", "motion_exact", "grounding_verb")  # the first a config has leads
 _PART = re.compile(r"(Grounding|Motion|Action):\s*(.*?)(?=(?:Grounding:|Motion:|Action:|$))", re.S)
 
 
@@ -58,6 +67,21 @@ def action_key(text: str | None) -> tuple | None:
         return None
     pitch, yaw = camera_bins(np.array(action["camera"]))
     return (*(action[k] for k in KEYS), int(pitch), int(yaw))
+
+
+def grounding_key(text: str | None) -> tuple[str, tuple[int, int] | None] | None:
+    """The verb and point of a `Grounding:` line; None when it does not parse."""
+    found = _GROUNDING.match(text or "")
+    if found is None:
+        return None
+    verb, x, y = found.groups()
+    return verb, (int(x), int(y)) if x is not None else None
+
+
+def headline(figs: dict) -> str:
+    """The metric that leads a config's figures (and its gate): exact action where the rows have
+    an `Action:` line, else motion, else grounding."""
+    return next(m for m in HEADLINES if m in figs)
 
 
 @dataclass
@@ -89,6 +113,8 @@ def score(answers: dict[str, list[str]], examples: Sequence[Example]) -> Scores:
     truth = _keys([action_key(r.get("Action")) for r in references])
     has_action = ~np.isnan(truth[:, 0])
     asks_motion = np.array(["Motion" in r for r in references])
+    asks_grounding = np.array(["Grounding" in r for r in references])
+    wanted = [grounding_key(r.get("Grounding")) for r in references]
     counts: dict[str, dict[str, np.ndarray]] = {}
     for predictor, said in answers.items():
         given = [parts(a) for a in said]
@@ -104,12 +130,22 @@ def score(answers: dict[str, list[str]], examples: Sequence[Example]) -> Scores:
         # A history of `Action:` lines only (Chain of Action) gives no previous motion.
         says_motion = asks_motion & (predictor != "previous" or any(
             "Motion:" in (e.previous or "") for e in examples))  # fmt: skip
+        said_grounding = [grounding_key(g.get("Grounding")) for g in given]
+        gives = asks_grounding & any(g is not None for g in said_grounding)
+        verb = np.array([g is not None and w is not None and g[0] == w[0]
+                         for g, w in zip(said_grounding, wanted, strict=True)]) & gives  # fmt: skip
+        pointed = [(g[1], w[1]) if g and w and g[1] and w[1] else None
+                   for g, w in zip(said_grounding, wanted, strict=True)]  # fmt: skip
+        distance = np.array([math.dist(*p) if p else 0.0 for p in pointed])
+        both = gives & np.array([p is not None for p in pointed], bool)
         for metric, values in (
             ("exact_action", np.stack([exact, has_action], 1)),
             ("camera_bins", np.stack([camera, has_action], 1)),
             ("parse_rate", np.stack([parsed, has_action], 1)),
             ("key_f1", keys.reshape(len(examples), -1)),
             ("motion_exact", np.stack([motion, says_motion], 1)),
+            ("grounding_verb", np.stack([verb, gives], 1)),
+            ("grounding_point", np.stack([np.where(both, distance, 0.0), both], 1)),
         ):
             counts.setdefault(metric, {})[predictor] = per_episode(values.astype(np.float64))
     return Scores(episodes, counts)
@@ -176,6 +212,7 @@ def baseline_answers(
     actions = Counter(action_key(p["Action"]) for p in written if "Action" in p)
     actions.pop(None, None)
     motions = Counter(p["Motion"] for p in written if "Motion" in p)
+    groundings = Counter(p["Grounding"] for p in written if "Grounding" in p)
     top = actions.most_common(1)[0][0] if actions else None
     majority_action = next((p["Action"] for p in written if "Action" in p
                             and action_key(p["Action"]) == top), NOOP)  # fmt: skip
@@ -188,9 +225,12 @@ def baseline_answers(
     for e in examples:
         earlier = parts(e.previous or "")
         previous.append(both(earlier.get("Motion", NOOP_MOTION), earlier.get("Action", NOOP)))
+    majority = both(majority_motion, majority_action)
+    if groundings:  # the most frequent grounding line (verb and point) too
+        majority = f"{groundings.most_common(1)[0][0]}\n, {majority}"
     return {
         "noop": [both(NOOP_MOTION, NOOP)] * len(examples),
-        "majority": [both(majority_motion, majority_action)] * len(examples),
+        "majority": [majority] * len(examples),
         "previous": previous,
     }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from curate.reference.evaluate import Scores, evaluate, figures
+from curate.reference.evaluate import Scores, evaluate, figures, headline
 from curate.reference.train import Progress, TrainingSet, TrainOptions, default_device, train
 from curate.release.card import write_card
 from curate.release.meta import ReleaseMeta
@@ -125,7 +125,7 @@ def gate_failures(results: dict[str, dict], spec: Validate) -> list[str]:
     """What the gate finds wanting, in words; empty when it passes."""
     failures = []
     for config, figs in results.items():
-        metric = "exact_action" if "exact_action" in figs else "motion_exact"  # motion_action
+        metric = headline(figs)
         model = figs[metric]["model"]
         for baseline in spec.gate.beat:
             other = figs[metric].get(baseline)

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from curate.contract import FPS
 from curate.hashing import sha256_file
+from curate.labelers.grounding import NONE
 from curate.labelers.motion import NO_OP as MOTION_NO_OP
 from curate.labelers.text import NO_OP as TEXT_NO_OP
 from curate.release.meta import SPLITS, ChartCounts, ReleaseMeta
@@ -26,8 +27,8 @@ EXAMPLE_PATH = "meta/examples/{config}-{image}.jpg"
 # An example row should show an answer that does something.
 IDLE_ANSWERS = (*TEXT_NO_OP.values(), MOTION_NO_OP)
 DESCRIPTIONS = {
-    "ticks": "one row per tick: the canonical env action, VPT tokens, text, motion and "
-    "instruction labels (no images)",
+    "ticks": "one row per tick: the canonical env action, VPT tokens, text, motion, grounding "
+    "and instruction labels (no images)",
     "text_action": "chat rows whose answer is a raw `Action:` line",
     "motion_action": "chat rows whose answer is a `Motion:` line",
     "grounding_action": "chat rows whose answer is a `Grounding:` line",
@@ -132,6 +133,12 @@ def _top(values: dict[str, float], n: int) -> dict[str, float]:
     return dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
 
 
+def _shows_something(answer: str) -> bool:
+    """An answer worth showing: not a no-op, and a grounding line with its point."""
+    idle = any(i in answer for i in IDLE_ANSWERS)
+    return not idle and ("Grounding:" not in answer or "<|point_start|>" in answer)
+
+
 def write_examples(folder: Path, meta: ReleaseMeta) -> dict[str, list[dict]]:
     """One whole row of each SFT config (the first in train whose answer does something), its
     images saved beside the card; config -> the row's messages, image parts naming their file."""
@@ -142,7 +149,7 @@ def write_examples(folder: Path, meta: ReleaseMeta) -> dict[str, list[dict]]:
         first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]  # train has rows
         batches = pq.ParquetFile(first).iter_batches(batch_size=200, columns=["messages", "images"])
         rows = next(batches).to_pylist()
-        row = next((r for r in rows if not any(i in _answer(r) for i in IDLE_ANSWERS)), rows[0])
+        row = next((r for r in rows if _shows_something(_answer(r))), rows[0])
         images = [EXAMPLE_PATH.format(config=config, image=k) for k in range(len(row["images"]))]
         for image, rel in zip(row["images"], images, strict=True):
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -227,6 +234,7 @@ def render(
         f"{stride} tick(s), {recipe['history']} earlier frame(s) of history). "
         + _action_note(stride),
         "",
+        *_grounding_note(meta),
         "## Action distribution",
         "",
         *(f"![{Path(p).stem}]({p})" for p in plots if p != LOSS_PLOT),
@@ -266,6 +274,25 @@ def render(
     return "\n".join(lines)
 
 
+def _grounding_note(meta: ReleaseMeta) -> list[str]:
+    """How the grounding points were made, and which ticks have none (and so no row)."""
+    chart = meta.charts.get("grounding")
+    if chart is None:
+        return []
+    none = chart.counts.get(NONE, 0) / max(meta.ticks, 1)
+    return [
+        "Grounding points are carried back from each interaction event (a block mined, a mob "
+        "killed, an item used, a GUI click) through the recorded camera rotation and refined on "
+        "the frames by curate's grounding labeler. "
+        f"{none:.0%} of the ticks have no interaction ahead within the labeler's horizon: they "
+        "have no grounding, no row in `grounding_action` and `grounding_coa`, and in "
+        "`all_in_one` draw their form among the others. A GUI click that crafted nothing is "
+        "labelled `slot` (a recording does not say what a slot held); MineStudio rollouts record "
+        "no cursor, so their GUI ticks have no grounding.",
+        "",
+    ]
+
+
 def _action_note(stride: int) -> str:
     """What the `Action:` line of a row stands for (ACTION_SPACES.md section 2a)."""
     if stride == 1:
@@ -285,6 +312,8 @@ METRICS = {
     "key_f1": "key F1 (mean over keys)",
     "parse_rate": "answers that parse",
     "motion_exact": "motion exact match",
+    "grounding_verb": "grounding verb match",
+    "grounding_point": "grounding point error (0..999, lower is better)",
 }
 
 

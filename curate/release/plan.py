@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+import cv2
+
 from curate.contract import FPS
 from curate.hashing import code_sha256
 from curate.labelers import LabelerError, registry
@@ -38,7 +40,7 @@ from curate.sources import (
 from curate.sources.download import DownloadError, fetch_index, jsonl_path
 
 # Libraries whose versions shape a release's bytes (parquet, Arrow casts, JPEG, decoded frames).
-LIBRARIES = ("pyarrow", "polars", "numpy", "pillow", "av", "datasets")
+LIBRARIES = ("pyarrow", "polars", "numpy", "pillow", "av", "datasets")  # and OpenCV, as imported
 # The modules a build runs, besides its labelers': their code, and what they import, is hashed.
 BUILD_MODULES = (
     "curate.release.build",
@@ -83,7 +85,7 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     inputs = [Input(name=p.recording.name, format=p.recording.format, sha256=p.recording.sha256)
               for p in found]  # fmt: skip
     modules = [*BUILD_MODULES, *(recipe.labeler(s).__module__ for s in labelers)]
-    libraries = {name: package_version(name) for name in LIBRARIES}
+    libraries = {name: package_version(name) for name in LIBRARIES} | {"opencv": cv2.__version__}
     asked = fingerprint(
         fingerprinted(recipe.normalised()), labelers, inputs, about, code_sha256(modules), libraries
     )

@@ -131,7 +131,9 @@ class Card(Strict):
     about: Path | None = None  # a markdown file (data_cards/) shown as the card's "About" section
 
 
-Metric = Literal["exact_action", "camera_bins", "key_f1", "parse_rate", "motion_exact"]
+Metric = Literal[
+    "exact_action", "camera_bins", "key_f1", "parse_rate", "motion_exact", "grounding_verb"
+]
 
 
 class Gate(Strict):
@@ -168,8 +170,7 @@ class Recipe(Strict):
     labelers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     history: Annotated[int, Field(ge=0, le=16)] = 0  # earlier frames per SFT row
     images: Images = Field(default_factory=Images)
-    # grounding_coa joins the default once the grounding labeler lands
-    mixture: dict[str, float] = {"text_action": 1.0, "motion_coa": 1.0}
+    mixture: dict[str, float] = {"text_action": 1.0, "motion_coa": 1.0, "grounding_coa": 1.0}
     validation: Annotated[float, Field(ge=0, lt=1)] = 0.1  # share of episodes, by id hash
     card: Card = Field(default_factory=Card)
     validate_: Validate = Field(default_factory=Validate, alias="validate")
@@ -197,6 +198,11 @@ class Recipe(Strict):
             )
         if any(w < 0 for w in mixture.values()) or not sum(mixture.values()) > 0:
             raise ValueError("mixture weights must be >= 0 with a positive sum")
+        if not any(w > 0 for f, w in mixture.items() if f != "grounding_coa"):
+            raise ValueError(
+                "the mixture needs a weight on text_action or motion_coa too: a tick without "
+                "grounding has no grounding_coa row and draws its form among the others"
+            )
         return mixture
 
     @field_validator("labelers")

@@ -127,6 +127,8 @@ def _build(task: EpisodeTask) -> EpisodeResult:
         if lab.needs_frames:
             own[space] = lab.label(episode, readers.get(space))
     labels = _joined(episode, own)
+    if rows is not None:
+        rows = rows.with_grounding(labels)
     stats = {space: lab.stats(episode, own[space]) for space, lab in labelers.items()}
 
     task.work.mkdir(parents=True, exist_ok=True)

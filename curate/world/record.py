@@ -22,7 +22,6 @@ import av
 import numpy as np
 from numba import njit
 
-from curate.camera import project
 from curate.contract import (
     ACTION_TO_KEY,
     FOV_VERTICAL_DEG,
@@ -33,7 +32,7 @@ from curate.contract import (
 )
 from curate.world.gui import slot_centre
 from curate.world.player import Controls, env_action
-from curate.world.render import Boxes, cast, draw_frame
+from curate.world.render import Boxes, draw_frame, visible_centre
 from curate.world.sim import Interaction, Sim, stat_key
 from curate.world.tasks import start
 
@@ -178,31 +177,17 @@ def _target(done: Interaction, targets: dict[str, dict[str, str]]) -> tuple[str,
 
 
 def _target_pixel(view: _View, voxels: np.ndarray, done: Interaction) -> list[float] | None:
-    """Where the target's centre is on the frame, or None if off-frame or hidden (a slot: when
-    its screen is not open)."""
-    block, owner = done.block, done.entity
+    """Where the target is on the frame: the centre of what is seen of it (the centroid of its
+    segmentation mask), or None when it is off-frame or hidden; a slot's centre while its screen
+    is open, a world target's only while none is."""
     if done.slot is not None:
         kind, where, i = done.slot
         return list(slot_centre(kind, (where, i))) if view.screen == kind else None
-    if block is not None:
-        centre = np.array(block) + 0.5
-    else:
-        mine = np.nonzero(view.boxes.owner == owner)[0]
-        if not len(mine):
-            return None
-        centre = view.boxes.geom[mine[0], :3]  # a mob's first box is its body
-    px, py = project(centre, view.eye, view.yaw, view.pitch)
-    if not (0 <= px < FRAME_WIDTH and 0 <= py < FRAME_HEIGHT):
+    if view.screen is not None:
         return None
-    hit = cast(
-        voxels,
-        view.boxes,
-        view.eye,
-        centre - view.eye,
-        float(np.linalg.norm(centre - view.eye)) + 1,
-    )
-    seen = hit is not None and (hit.block == block if block is not None else hit.owner == owner)
-    return [round(px, 3), round(py, 3)] if seen else None
+    seen = visible_centre(voxels, view.boxes, view.eye, view.yaw, view.pitch, done.block,
+                          None if done.block is not None else done.entity)  # fmt: skip
+    return None if seen is None else [round(seen[0], 3), round(seen[1], 3)]
 
 
 def record_episode(
@@ -258,23 +243,29 @@ def record_episode(
 def _truth(
     views: list[_View], worlds: list[np.ndarray], events: list[tuple[int, Interaction]]
 ) -> dict:
-    """truth.json: targets, events, and per tick the next event's target and its pixel."""
+    """truth.json: targets, events, and per tick the next interaction's target and its pixel."""
     targets: dict[str, dict[str, str]] = {}
     listed: list[dict[str, Any]] = []
+    # Every tick names the next interaction's target: a pickup is none (a drop is collected
+    # underfoot, unseen), as grounding counts them (ACTION_SPACES.md sections 6 and 8).
+    interactions: list[tuple[int, Interaction, str]] = []
     for tick, done in events:
         target_id, obj = _target(done, targets)
         targets[target_id] = {"kind": done.target_kind, "type": obj}
         listed.append({"tick": tick, "event": done.stat, "target": target_id})
+        if not done.stat.startswith("pickup:"):
+            interactions.append((tick, done, target_id))
     rows: list[dict[str, Any]] = []
     k = 0
     for tick, view in enumerate(views):
-        while k < len(listed) and listed[k]["tick"] < tick:
+        while k < len(interactions) and interactions[k][0] < tick:
             k += 1
-        if k == len(listed):
+        if k == len(interactions):
             rows.append({"tick": tick, "target": None, "px": None})
             continue
-        px = _target_pixel(view, worlds[view.world], events[k][1])
-        rows.append({"tick": tick, "target": listed[k]["target"], "px": px})
+        _, done, target_id = interactions[k]
+        px = _target_pixel(view, worlds[view.world], done)
+        rows.append({"tick": tick, "target": target_id, "px": px})
     return {
         "fps": FPS,
         "width": FRAME_WIDTH,

@@ -267,6 +267,73 @@ def cast(
     return Hit(float(t), block=(int(ix), int(iy), int(iz)))
 
 
+@njit(cache=True)
+def _seen(vox, geom, owner, e, rect, block, target, step):
+    """Sum of x, sum of y (internal pixels) and count of the pixels of `rect` (every `step`-th
+    row and column) whose ray meets the target first: the voxel `block`, or (target >= 0) the
+    boxes of entity `target`."""
+    sx = sy = 0.0
+    n = 0
+    ox, oy, oz = e[0, 0], e[0, 1], e[0, 2]
+    for r in range(rect[0], rect[1], step):
+        for c in range(rect[2], rect[3], step):
+            y = (r + 0.5) * SCALE - FRAME_HEIGHT / 2
+            x = (c + 0.5) * SCALE - FRAME_WIDTH / 2
+            dx = e[1, 0] * FOCAL + e[2, 0] * x - e[3, 0] * y
+            dy = e[1, 1] * FOCAL + e[2, 1] * x - e[3, 1] * y
+            dz = e[1, 2] * FOCAL + e[2, 2] * x - e[3, 2] * y
+            norm = math.sqrt(dx * dx + dy * dy + dz * dz)
+            dx, dy, dz = dx / norm, dy / norm, dz / norm
+            t, ix, iy, iz, box = _cast(vox, geom, ox, oy, oz, dx, dy, dz, VIEW_DISTANCE)
+            if box >= 0:
+                hit = owner[box] == target
+            else:
+                hit = target < 0 and t < NO_HIT and (ix, iy, iz) == (block[0], block[1], block[2])
+            if hit:
+                sx += c + 0.5
+                sy += r + 0.5
+                n += 1
+    return sx, sy, n
+
+
+MIN_SEEN_PIXELS = 2  # internal pixels (8 on the frame): fewer is not a target one can point at
+
+
+def visible_centre(
+    voxels: np.ndarray,
+    boxes: Boxes,
+    eye: np.ndarray,
+    yaw: float,
+    pitch: float,
+    block: tuple[int, int, int] | None = None,
+    entity: int | None = None,
+) -> tuple[float, float] | None:
+    """The centroid on the frame of what is seen of a voxel or an entity (the centre of its
+    segmentation mask, as a tracker would give), or None when too little of it is seen."""
+    cam = np.stack([np.asarray(eye, np.float64), *camera_basis(yaw, pitch)])
+    h, w = FRAME_HEIGHT // SCALE, FRAME_WIDTH // SCALE
+    if block is not None:
+        cube = np.array([[*(np.array(block) + 0.5), 0.5, 0.5, 0.5, 1.0, 0.0]])
+        shape = Boxes(cube, np.zeros((1, 3)), np.zeros(1, np.int64))
+        rects, target, where = _box_rects(shape, cam[0], cam), -1, np.array(block, np.int64)
+    else:
+        mine = boxes.owner == entity
+        if not mine.any():
+            return None
+        rects = _box_rects(Boxes(boxes.geom[mine], boxes.colour[mine], boxes.owner[mine]),
+                           cam[0], cam)  # fmt: skip
+        target, where = int(entity), np.zeros(3, np.int64)  # type: ignore[arg-type]
+    rect = np.array([rects[:, 0].min(), rects[:, 1].max(), rects[:, 2].min(), rects[:, 3].max()])
+    rect = np.clip(rect, 0, [h, h, w, w]).astype(np.int64)
+    if rect[0] >= rect[1] or rect[2] >= rect[3]:
+        return None
+    step = 2 if (rect[1] - rect[0]) * (rect[3] - rect[2]) > 1600 else 1  # a large target: sampled
+    sx, sy, n = _seen(voxels, boxes.geom, boxes.owner, cam, rect, where, target, step)
+    if n * step * step < MIN_SEEN_PIXELS:
+        return None
+    return sx / n * SCALE, sy / n * SCALE
+
+
 def _box_rects(boxes: Boxes, eye: np.ndarray, cam: np.ndarray) -> np.ndarray:
     """Internal-pixel rectangles [r0, r1, c0, c1) that contain each box's projection."""
     h, w = FRAME_HEIGHT // SCALE, FRAME_WIDTH // SCALE

@@ -75,3 +75,31 @@ def test_a_row_of_several_ticks_says_what_its_action_stands_for():
     assert "`Action:` is the raw input for the next 4 ticks (200 ms)" in prompt
     single = messages("text_action", turns(1))[0]["content"][0]["text"]
     assert "`Action:` is the raw input for the next tick:" in single
+
+
+GROUNDING = (
+    "Grounding: Mine <|object_ref_start|>oak log<|object_ref_end|>"
+    "<|point_start|>(615,505)<|point_end|>"
+)
+
+
+def test_grounding_forms_and_a_history_tick_without_grounding():
+    with_point = Turn(4, "Action: move(1, 0) and press()", None, GROUNDING, None)
+    without = Turn(0, "Action: move(0, 0) and press()", None, None, None)
+    assert target("grounding_coa", with_point) == f"{GROUNDING}\n, Action: move(1, 0) and press()"
+    chat = messages("grounding_action", [without, with_point])
+    assert chat[1]["content"][0]["text"] == "Action: move(0, 0) and press()"  # speaks as its action
+    assert chat[3]["content"][0]["text"] == GROUNDING
+
+
+def test_all_in_one_rows_without_grounding_draw_again_among_the_other_forms():
+    weights = {"text_action": 1, "motion_coa": 1, "grounding_coa": 2}
+    grounded = [i % 2 == 0 for i in range(3000)]
+    forms = mixture_forms(3000, weights, np.random.default_rng(0), grounded)
+    assert forms == mixture_forms(3000, weights, np.random.default_rng(0), grounded)
+    assert all(f != "grounding_coa" for f, g in zip(forms, grounded, strict=True) if not g)
+    on_grounded = [f for f, g in zip(forms, grounded, strict=True) if g]
+    assert 0.45 < on_grounded.count("grounding_coa") / len(on_grounded) < 0.55
+    # the rows that have grounding draw as they would without the redraw
+    plain = mixture_forms(3000, weights, np.random.default_rng(0))
+    assert on_grounded == [f for f, g in zip(plain, grounded, strict=True) if g]

@@ -13,6 +13,8 @@ from curate.reference.evaluate import (
     baseline_answers,
     evaluate,
     figures,
+    grounding_key,
+    headline,
     parts,
     score,
 )
@@ -95,6 +97,32 @@ def test_chain_of_action_history_gives_no_previous_motion():
     answers = {"model": [examples[0].answer], **baseline_answers(examples, [])}
     got = figures(score(answers, examples))
     assert "previous" not in got["motion_exact"] and "previous" in got["exact_action"]
+
+
+def _grounding(verb: str, point: tuple[int, int] | None = None) -> str:
+    ref = f"Grounding: {verb} <|object_ref_start|>pig<|object_ref_end|>"
+    return ref if point is None else ref + f"<|point_start|>({point[0]},{point[1]})<|point_end|>"
+
+
+def test_grounding_rows_score_the_verb_and_the_point_error():
+    assert grounding_key(_grounding("Kill", (10, 20))) == ("Kill", (10, 20))
+    assert grounding_key(_grounding("Explore")) == ("Explore", None)
+    assert grounding_key("Grounding: nonsense") is None
+    examples = [
+        example("a", _grounding("Kill", (500, 500))),
+        example("a", _grounding("Approach", (100, 100))),
+        example("b", _grounding("Explore")),
+    ]
+    answers = {
+        "model": [_grounding("Kill", (503, 504)), _grounding("Kill", (100, 100)), "x"],
+        **baseline_answers(examples, [_grounding("Approach", (0, 0))] * 2),
+    }
+    got = figures(score(answers, examples))
+    assert headline(got) == "grounding_verb"
+    assert got["grounding_verb"]["model"][0] == pytest.approx(1 / 3, abs=1e-4)
+    assert got["grounding_point"]["model"][0] == pytest.approx((5.0 + 0.0) / 2)  # both pointed
+    assert got["grounding_verb"]["majority"][0] == pytest.approx(1 / 3, abs=1e-4)
+    assert "noop" not in got["grounding_verb"]  # it never answers with a grounding line
 
 
 def test_the_model_answers_every_validation_row(tiny, cache):

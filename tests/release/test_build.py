@@ -19,7 +19,8 @@ from curate.release.verify import verify
 from curate.testing import write_rollout
 from curate.world.record import synthesize
 
-BUILDABLE = ["ticks", "text_action", "motion_action", "motion_coa", "all_in_one"]
+BUILDABLE = ["ticks", "text_action", "motion_action", "motion_coa", "all_in_one"]  # no grounding:
+# three seconds of play hold no interaction event (grounding configs: their own test below)
 
 
 @pytest.fixture(scope="session")
@@ -171,15 +172,27 @@ def test_interrupted_build_resumes(raw, release, tmp_path, monkeypatch):
             "grounding_action needs the grounding labeler",
         ),
         (
-            {"configs": ["all_in_one"], "mixture": {"grounding_coa": 1}},
+            {"configs": ["all_in_one"], "mixture": {"grounding_coa": 1, "text_action": 1}},
             "all_in_one needs the grounding",
         ),
     ],
 )
-def test_configs_without_their_labeler_are_refused(raw, tmp_path, extra, missing):
-    with pytest.raises(RecipeError, match=missing):
-        build(write_recipe(tmp_path, raw, **extra), tmp_path / "out")
+def test_configs_without_their_labeler_are_refused(raw, tmp_path, extra, missing, monkeypatch):
+    from curate import labelers
+
+    monkeypatch.delitem(labelers.BUILTIN, "grounding")  # as in a curate without it
+    labelers.registry.cache_clear()
+    try:
+        with pytest.raises(RecipeError, match=missing):
+            build(write_recipe(tmp_path, raw, **extra), tmp_path / "out")
+    finally:
+        labelers.registry.cache_clear()
     assert not (tmp_path / "out").exists()
+
+
+def test_a_mixture_of_grounding_alone_is_refused(raw, tmp_path):
+    with pytest.raises(RecipeError, match="needs a weight on text_action or motion_coa"):
+        build(write_recipe(tmp_path, raw, mixture={"grounding_coa": 1}), tmp_path / "out")
 
 
 def test_another_build_in_the_out_folder_is_refused(release, raw, tmp_path):
@@ -454,3 +467,33 @@ def test_a_synth_source_s_task_is_the_instruction(tmp_path):
     ticks = pq.read_table(next((folder / "data" / "ticks").glob("*.parquet")))
     assert set(ticks["instruction_text"].to_pylist()) == {"Craft oak planks."}
     assert "craft_item:oak_planks" in ticks["instruction_event"].to_pylist()  # it crafted them
+
+
+def test_grounding_configs_hold_only_grounded_ticks(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    raw = tmp_path / "raw"
+    synthesize(raw, episodes=2, seconds=12, seed=7)
+    configs = ["ticks", "grounding_action", "grounding_coa", "all_in_one"]
+    recipe = write_recipe(tmp_path / "r", raw, configs=configs, validation=0,
+                          mixture={"text_action": 1, "grounding_coa": 3})  # fmt: skip
+    folder = build(recipe, tmp_path / "out").folder
+
+    def rows(config):
+        return load_dataset(str(folder), name=config, cache_dir=str(tmp_path / "c"))["train"]
+
+    ticks = rows("ticks")
+    grounded = {(e, t) for e, t, g in zip(ticks["episode_id"], ticks["tick"],
+                                          ticks["grounding_text"], strict=True) if g}  # fmt: skip
+    assert grounded and len(grounded) < len(ticks)
+    for config in ("grounding_action", "grounding_coa"):
+        data = rows(config)
+        assert data.num_rows > 0 and {(r["episode_id"], r["tick"]) for r in data} <= grounded
+        answers = [r["messages"][-1]["content"][0]["text"] for r in data]
+        assert all(a.startswith("Grounding: ") for a in answers)
+    mixed = rows("all_in_one")
+    drawn = [(r["episode_id"], r["tick"]) for r in mixed
+             if r["messages"][-1]["content"][0]["text"].startswith("Grounding: ")]  # fmt: skip
+    assert drawn and set(drawn) <= grounded
+    assert mixed.num_rows > rows("grounding_action").num_rows  # ungrounded ticks drew again
+    card = (folder / "README.md").read_text()
+    assert "of the ticks have no interaction ahead" in card and "meta/plots/grounding.png" in card

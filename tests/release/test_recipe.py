@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from curate.release.recipe import RecipeError, json_schema, load_recipe, resolve_source
 
@@ -25,7 +26,7 @@ def test_minimal_recipe_gets_defaults(tmp_path):
     assert data["configs"] == ["ticks"] and data["seed"] == 0 and data["validation"] == 0.1
     assert data["sources"][0]["path"] == "raw"  # as written, never absolute
     assert data["sources"][0]["video"] is True and data["sources"][0]["task"] is None
-    assert list(data["labelers"]) == ["env", "vpt", "text", "motion", "instruction"]
+    assert list(data["labelers"]) == ["env", "vpt", "text", "motion", "instruction", "grounding"]
     assert data["labelers"]["text"] == {"mode": "reserved"}  # every default, for the fingerprint
     assert data["images"] == {"width": 640, "height": 360, "stride": 1, "quality": 90}
 
@@ -123,3 +124,22 @@ def test_schema_file_is_current():
 def test_ready_recipes_load():
     for path in sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml")):
         load_recipe(path)
+
+
+@pytest.mark.parametrize("name", ["all-in-one", "openha-grounding", "openha-grounding-coa"])
+def test_the_grounding_recipes_build(name, tmp_path):
+    """Their configs, labelers and mixture build, on world recordings instead of their index."""
+    from curate.release.build import build
+    from curate.world.record import synthesize
+
+    synthesize(tmp_path / "raw", episodes=2, seconds=10, seed=7)
+    ready = Path(__file__).resolve().parents[2] / "recipes" / f"{name}.yaml"
+    raw = yaml.safe_load(ready.read_text())
+    raw |= {"sources": [{"format": "vpt", "path": "raw"}], "validation": 0.5,
+            "images": {"width": 64, "height": 36, "stride": 4, "quality": 70}}  # fmt: skip
+    raw["card"].pop("about", None)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    meta = build(path, tmp_path / "out").meta
+    assert all(sum(split.values()) > 0 for split in meta.counts.values())
+    assert any(c.startswith("grounding") for c in meta.counts)

