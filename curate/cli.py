@@ -73,7 +73,8 @@ def label(
     mode: Annotated[str | None, typer.Option(help="text: reserved (default) | compact")] = None,
     bins: Annotated[int | None, typer.Option(help="vpt: camera bins, 11 (default) or 21")] = None,
     horizon: Annotated[
-        int | None, typer.Option(help="grounding: ticks carried back before an event (40)")
+        int | None,
+        typer.Option(help="grounding: ticks carried back before a world event (40)"),
     ] = None,
     refine: Annotated[
         bool | None,
@@ -109,6 +110,12 @@ def label(
     try:
         episode = read_episode(source)
         reader = labeler.frame_reader(episode) if labeler.needs_frames else None
+        if space == "grounding" and getattr(labeler.params, "refine", False) and not episode.frames:
+            raise RecordingError(
+                source.with_suffix(".mp4"),
+                "missing: grounding refines its points on the frames (--no-refine carries them "
+                "by the camera alone)",
+            )
         if reader is not None and episode.frames is not None:
             read_frames(episode.frames, [reader])
         labels = labeler.label(episode, reader)

@@ -65,7 +65,11 @@ def test_grounding(tmp_path):
     the recording, so the point is carried by the camera alone."""
     stats = {"minecraft.mine_block:minecraft.dirt": 1}
     lines = [vpt_line(), vpt_line(buttons=[0]), vpt_line(buttons=[0], stats=stats), vpt_line()]
-    got = rows(label("grounding", write_vpt(tmp_path / "g.jsonl", lines), "--horizon", "1"))
+    path = write_vpt(tmp_path / "g.jsonl", lines)
+    missing = label("grounding", path)
+    assert missing.exit_code == 2 and "g.mp4: missing" in missing.stderr
+    assert "--no-refine" in missing.stderr
+    got = rows(label("grounding", path, "--horizon", "1", "--no-refine"))
     assert [r["verb"] for r in got] == [None, "Mine", "Mine", None]
     assert got[1]["label"] == "dirt" and got[1]["point"] == [500, 500]
     assert got[2]["text"].startswith("Grounding: Mine <|object_ref_start|>dirt<|object_ref_end|>")

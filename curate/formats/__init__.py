@@ -26,7 +26,7 @@ _SPACES: dict[str, tuple[str, ...]] = {
     "ticks": ("env", "vpt", "text", "motion", "instruction", "grounding"),
     "text_action": ("text", "instruction"),
     "motion_action": ("motion", "instruction"),
-    "grounding_action": ("grounding", "instruction"),
+    "grounding_action": ("grounding", "text", "instruction"),  # text: history without grounding
     "motion_coa": ("motion", "text", "instruction"),
     "grounding_coa": ("grounding", "text", "instruction"),
 }

@@ -79,17 +79,25 @@ def _image() -> dict:
     return {"type": "image", "text": None}
 
 
+def prompt(
+    form: str, history: Sequence[Turn], instruction: str | None, stride: int = 1
+) -> list[dict]:
+    """The messages before a row's answer: the form's prompt with the task and the first frame,
+    then per earlier turn its answer (section 7) and the next frame."""
+    out = [{"role": "user", "content": [_text(first_user_text(form, instruction, stride)),
+                                        _image()]}]  # fmt: skip
+    for turn in history:
+        out.append({"role": "assistant", "content": [_text(history_text(form, turn))]})
+        out.append({"role": "user", "content": [_image()]})
+    return out
+
+
 def messages(form: str, turns: Sequence[Turn], stride: int = 1) -> list[dict]:
     """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick; each
     turn stands for `stride` ticks."""
     *history, last = turns
-    prompt = first_user_text(form, last.instruction, stride)
-    out = [{"role": "user", "content": [_text(prompt), _image()]}]
-    for turn in history:
-        out.append({"role": "assistant", "content": [_text(history_text(form, turn))]})
-        out.append({"role": "user", "content": [_image()]})
-    out.append({"role": "assistant", "content": [_text(target(form, last))]})
-    return out
+    answer = {"role": "assistant", "content": [_text(target(form, last))]}
+    return [*prompt(form, history, last.instruction, stride), answer]
 
 
 def chat_table(

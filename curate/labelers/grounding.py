@@ -26,8 +26,10 @@ have no grounding.
 
 Decisions where the contract is silent (each tested in tests/labelers/test_grounding.py):
 
-- Interaction events are the tick's `mine_block`, `kill_entity` and `use_item` events (one tick
-  with several: in that order, so a pickaxe's `use_item` on the tick it mines is a `Mine`), and
+- Interaction events are the tick's `kill_entity`, `mine_block` and `use_item` events (one tick
+  with several: in that order, so a pickaxe's `use_item` on the tick it mines is a `Mine`; a
+  `use_item` counts only with the use button held on its tick or the one before, as Minecraft
+  also counts a sword's or a tool's hits as uses), and
   GUI clicks: a press of attack or use on a tick whose GUI is open, at a known cursor. A click
   that crafts is named by what it made (`craft_item`); any other click by `slot`, as a recording
   does not say what a slot held. MineStudio rollouts record no cursor: their GUI ticks get none.
@@ -131,8 +133,9 @@ def interactions(ticks: pa.Table) -> list[Target]:
                 found.append(Target(t, MOVE_CAMERA, label, pressed[0], point, True, False))
             continue
         families = {e.partition(":")[0]: e.partition(":")[2] for e in reversed(names)}
+        used = held["use"][t] or (t > 0 and held["use"][t - 1])
         for family, (verb, button) in VERBS.items():
-            if family in families:
+            if family in families and (family != "use_item" or used):
                 label = object_words(families[family])
                 found.append(Target(t, verb, label, button, centre, False, verb == "Kill"))
                 break
@@ -175,21 +178,26 @@ def poses(ticks: pa.Table) -> tuple[np.ndarray, np.ndarray]:
 
 
 def focal_lengths(ticks: pa.Table, sprint_fov: float) -> np.ndarray:
-    """The focal length of every tick's frame, the field of view widened while sprinting."""
+    """The focal length of every tick's frame, the field of view widened while sprinting: a
+    press of the sprint key keeps the player sprinting while forward stays held (and no sneak, no
+    GUI), as in Minecraft."""
     col = {c: ticks.column(c).to_numpy(zero_copy_only=False).astype(bool)
            for c in ("sprint", "forward", "sneak", "gui_open")}  # fmt: skip
-    sprinting = col["sprint"] & col["forward"] & ~col["sneak"] & ~col["gui_open"]
-    n = len(sprinting)
+    n = len(col["sprint"])
     factor = np.ones(n)
-    if sprint_fov != 1.0 and sprinting.any():
+    if sprint_fov != 1.0 and col["sprint"].any():
+        sprinting = False
         for t in range(1, n):  # the action of tick t-1 shows on frame t
-            goal = sprint_fov if sprinting[t - 1] else 1.0
+            moving = col["forward"][t - 1] and not (col["sneak"][t - 1] or col["gui_open"][t - 1])
+            sprinting = moving and (sprinting or col["sprint"][t - 1])
+            goal = sprint_fov if sprinting else 1.0
             factor[t] = factor[t - 1] + (goal - factor[t - 1]) * FOV_EASE
     return focal_of(FOV_VERTICAL_DEG * factor)
 
 
 class GroundingParams(Params):
-    horizon: Annotated[int, Field(ge=0, le=1200)] = 40  # ticks carried back before an event
+    # ticks carried back before a world event (a GUI click's stretch runs from the GUI opening)
+    horizon: Annotated[int, Field(ge=0, le=1200)] = 40
     refine: bool = True  # refine the carried points on the frames (else geometry alone)
     # the field of view while sprinting, as a factor (Minecraft: 1.15; 1 turns the model off)
     sprint_fov: Annotated[float, Field(ge=1.0, le=2.0)] = SPRINT_FOV
@@ -213,9 +221,10 @@ class GroundingLabeler(Labeler[GroundingParams]):
     def frame_reader(self, episode: Episode) -> FrameReader | None:
         if not self.params.refine or episode.frames is None:
             return None  # geometry alone
-        return Tracker(self._carried(episode))
+        return Tracker(self.carried(episode))
 
-    def _carried(self, episode: Episode) -> Carried:
+    def carried(self, episode: Episode) -> Carried:
+        """The stretches of `episode` and their points by the camera geometry alone."""
         ticks = episode.ticks
         spans = stretches(ticks, interactions(ticks), self.params.horizon)
         yaw, pitch = poses(ticks)
@@ -223,8 +232,8 @@ class GroundingLabeler(Labeler[GroundingParams]):
                        _moved(ticks), len(episode))  # fmt: skip
 
     def label(self, episode: Episode, frames: FrameReader | None = None) -> pl.DataFrame:
-        carried = frames.carried if isinstance(frames, Tracker) else self._carried(episode)
-        return carried.labels()
+        refined = getattr(frames, "carried", None)  # a reader that refined the carried points
+        return (refined if isinstance(refined, Carried) else self.carried(episode)).labels()
 
     def output(self, labels: pl.DataFrame) -> pl.DataFrame:
         return labels.select(

@@ -71,8 +71,11 @@ class Tracker:
         out = c.geometric(span, point)
         p = np.array(point)
         for s in range(t - 1, span.start - 1, -1):
-            predicted = pixels_of(ray((p[0], p[1]), c.basis[s + 1], float(c.focal[s + 1])),
-                                  c.basis[s : s + 1], c.focal[s : s + 1])[0]  # fmt: skip
+            if np.isfinite(p).all():
+                predicted = pixels_of(ray((p[0], p[1]), c.basis[s + 1], float(c.focal[s + 1])),
+                                      c.basis[s : s + 1], c.focal[s : s + 1])[0]  # fmt: skip
+            else:  # lost behind the camera: the event's point turned back finds it again
+                predicted = out[s - span.start]
             if region is not None:
                 region = _follow(self._frames[s + 1], self._frames[s], region, predicted)
                 p = np.array(_centre(region)) if region is not None else predicted

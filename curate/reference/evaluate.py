@@ -81,7 +81,10 @@ def grounding_key(text: str | None) -> tuple[str, tuple[int, int] | None] | None
 def headline(figs: dict) -> str:
     """The metric that leads a config's figures (and its gate): exact action where the rows have
     an `Action:` line, else motion, else grounding."""
-    return next(m for m in HEADLINES if m in figs)
+    found = [m for m in HEADLINES if m in figs]
+    if not found:
+        raise ValueError("the rows ask for no `Action:`, `Motion:` or `Grounding:` line to score")
+    return found[0]
 
 
 @dataclass
@@ -131,7 +134,10 @@ def score(answers: dict[str, list[str]], examples: Sequence[Example]) -> Scores:
         says_motion = asks_motion & (predictor != "previous" or any(
             "Motion:" in (e.previous or "") for e in examples))  # fmt: skip
         said_grounding = [grounding_key(g.get("Grounding")) for g in given]
-        gives = asks_grounding & any(g is not None for g in said_grounding)
+        # a baseline that never writes a grounding line is left out; the model is not: a
+        # missing or broken line is wrong
+        answers_grounding = predictor == "model" or any("Grounding" in g for g in given)
+        gives = asks_grounding & answers_grounding
         verb = np.array([g is not None and w is not None and g[0] == w[0]
                          for g, w in zip(said_grounding, wanted, strict=True)]) & gives  # fmt: skip
         pointed = [(g[1], w[1]) if g and w and g[1] and w[1] else None
@@ -224,7 +230,10 @@ def baseline_answers(
     previous = []
     for e in examples:
         earlier = parts(e.previous or "")
-        previous.append(both(earlier.get("Motion", NOOP_MOTION), earlier.get("Action", NOOP)))
+        answer = both(earlier.get("Motion", NOOP_MOTION), earlier.get("Action", NOOP))
+        if "Grounding" in earlier:  # grounding_action rows keep their grounding lines in history
+            answer = f"{earlier['Grounding']}\n, {answer}"
+        previous.append(answer)
     majority = both(majority_motion, majority_action)
     if groundings:  # the most frequent grounding line (verb and point) too
         majority = f"{groundings.most_common(1)[0][0]}\n, {majority}"

@@ -282,8 +282,8 @@ def _grounding_note(meta: ReleaseMeta) -> list[str]:
     none = chart.counts.get(NONE, 0) / max(meta.ticks, 1)
     return [
         "Grounding points are carried back from each interaction event (a block mined, a mob "
-        "killed, an item used, a GUI click) through the recorded camera rotation and refined on "
-        "the frames by curate's grounding labeler. "
+        "killed, an item used, a GUI click) through the recorded camera rotation, and refined on "
+        "the frames where the recording has a video (the labeler's `refine`, on by default). "
         f"{none:.0%} of the ticks have no interaction ahead within the labeler's horizon: they "
         "have no grounding, no row in `grounding_action` and `grounding_coa`, and in "
         "`all_in_one` draw their form among the others. A GUI click that crafted nothing is "

@@ -156,13 +156,16 @@ def test_gui_clicks_point_at_the_cursor_from_the_gui_opening():
 def test_sprinting_widens_the_view_as_minecraft_eases_it():
     n = 20
     sprint = [int(t < 8) for t in range(n)]
-    table = tick_table(n, sprint=sprint, forward=[1] * n)
+    table = tick_table(n, sprint=sprint, forward=sprint)
     focal = focal_lengths(table, SPRINT_FOV)
     wide = 180 / math.tan(math.radians(70 * SPRINT_FOV / 2))
     assert focal[0] == pytest.approx(FOCAL)  # the first frame shows no sprint yet
     assert focal[7] == pytest.approx(wide, rel=0.01)  # the gap halves every tick
     assert focal[-1] == pytest.approx(FOCAL, rel=0.01)
     assert (focal_lengths(table, 1.0) == FOCAL).all()
+    # one press of the sprint key keeps the player sprinting while forward is held
+    latched = focal_lengths(tick_table(n, sprint=[1] + [0] * (n - 1), forward=[1] * n), SPRINT_FOV)
+    assert latched[-1] == pytest.approx(wide, rel=0.01)
 
 
 def test_stretches_are_frame_free_and_ordered():
@@ -254,3 +257,28 @@ def test_real_minestudio_rollouts_get_grounding_outside_guis(rollouts):
         for tick, names in enumerate(events):  # an interaction outside a GUI is grounded
             if not gui[tick] and any(n.startswith(("mine_block:", "kill_entity:")) for n in names):
                 assert verbs[tick] in ("Mine", "Kill", "Explore")
+
+
+def test_a_use_counts_only_with_the_use_button():
+    n = 6
+    events = [[] for _ in range(n)]
+    events[2] = ["use_item:wooden_sword"]  # a sword's hit counts as a use in Minecraft
+    events[5] = ["use_item:flint_and_steel"]
+    use = [int(t == 5) for t in range(n)]
+    assert [t.tick for t in interactions(tick_table(n, events=events, use=use))] == [5]
+
+
+def test_refinement_finds_a_point_again_after_it_went_behind_the_camera():
+    from curate.episode import Episode
+    from curate.labelers.refine import Tracker
+
+    n = 12
+    yaw = [0.0] + [180.0] * 5 + [0.0] * 6  # turned away for five ticks: behind the camera
+    episode = Episode("e", "vpt", _stretch_table(n, attack_from=11, yaw=yaw))
+    labeler = GroundingLabeler()
+    reader = Tracker(labeler.carried(episode))
+    for tick in reader.ticks:
+        reader.take(tick, np.full((360, 640, 3), 90, np.uint8))  # nothing to refine on
+    refined = labeler.label(episode, reader)["grounding_verb"].to_list()
+    assert refined == labels_of(episode.ticks, refine=False)["grounding_verb"].to_list()
+    assert refined[0] == APPROACH and refined[1:6] == [EXPLORE] * 5

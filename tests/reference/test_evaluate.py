@@ -125,6 +125,14 @@ def test_grounding_rows_score_the_verb_and_the_point_error():
     assert "noop" not in got["grounding_verb"]  # it never answers with a grounding line
 
 
+def test_a_model_that_never_grounds_scores_zero_not_nothing():
+    examples = [example("a", _grounding("Kill", (500, 500)))]
+    got = figures(score({"model": ["Grounding: ?"], **baseline_answers(examples, [])}, examples))
+    assert got["grounding_verb"]["model"][0] == 0.0 and headline(got) == "grounding_verb"
+    with pytest.raises(ValueError, match="no `Action:`"):
+        headline({"episodes": 1})
+
+
 def test_the_model_answers_every_validation_row(tiny, cache):
     options = TrainOptions(steps=2, batch_size=4, d_model=32, layers=1, heads=2)
     checkpoint = train(tiny, "motion_coa", options, device="cpu", cache_dir=cache)
