@@ -257,12 +257,18 @@ def train(
 def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint folder of curate train")],
     folder: Annotated[Path, typer.Argument(help="The release folder it was trained on")],
+    episodes: Annotated[
+        int, typer.Option(min=0, help="Closed loop: episodes per task in curate's world (0: none)")
+    ] = 5,
+    max_steps: Annotated[int, typer.Option(min=1, help="Closed loop: ticks per episode")] = 300,
 ) -> None:
     """Offline figures of a checkpoint on the validation rows of every config it can answer,
-    beside three baselines."""
+    beside three baselines; then, for a release of curate's world, the model playing it beside
+    a random policy and the scripted player."""
     _training()
     from curate.reference.evaluate import PREDICTORS, answerable
     from curate.reference.evaluate import evaluate as run_evaluate
+    from curate.reference.play import play_release
     from curate.reference.train import Checkpoint, default_device
     from curate.release.meta import ReleaseMeta
 
@@ -277,6 +283,11 @@ def evaluate(
             raise ValueError(f"{folder} has no validation rows the checkpoint can answer")
         with _interruptible("run the command again"):
             results = {c: run_evaluate(trained, folder, config=c) for c in configs}
+            closed = (
+                play_release(trained, folder, meta.recipe, episodes, max_steps,
+                             say=lambda line: err.print(line, highlight=False))
+                if episodes else None
+            )  # fmt: skip
     except (OSError, ValueError) as exc:
         raise fail(str(exc)) from None
     for config, result in results.items():
@@ -289,6 +300,24 @@ def evaluate(
                 cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*by[p]) if p in by else "n/a"
                          for p in PREDICTORS]  # fmt: skip
                 print(f"{metric:<14}" + "".join(f"{c:>24}" for c in cells))
+    if closed is not None:
+        _print_closed_loop(closed)
+
+
+def _print_closed_loop(closed: dict) -> None:
+    """The closed-loop success rates of `curate evaluate`, per task and overall."""
+    if "skipped" in closed:
+        print(f"\nclosed loop: not played: {closed['skipped']}")
+        return
+    p = closed["protocol"]
+    print(f"\nclosed loop: {p['episodes_per_task']} episodes per task, seeds {p['seeds'][0]}.."
+          f"{p['seeds'][-1]}, at most {p['step_limit']} ticks; the model answers as "
+          f"{p['model_form']}; {closed['decisions_per_second']} decisions/s")  # fmt: skip
+    policies = ("model", "random", "scripted")
+    print(f"{'success':<28}" + "".join(f"{k:>24}" for k in policies))
+    for name, part in [*closed["tasks"].items(), ("overall", closed["overall"])]:
+        cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*part[k]) for k in policies]
+        print(f"{name:<28}" + "".join(f"{c:>24}" for c in cells))
 
 
 @app.command()
@@ -321,6 +350,11 @@ def validate(
         metric = headline(figs)
         value, lo, hi = figs[metric]["model"]
         err.print(f"{config}: {metric} {value:.3f} [{lo:.3f}, {hi:.3f}]", highlight=False)
+    closed = result.meta.validation.get("closed_loop") or {}  # type: ignore[union-attr]
+    if "overall" in closed:
+        rates = ", ".join("{} {:.2f} [{:.2f}, {:.2f}]".format(k, *closed["overall"][k])
+                          for k in ("model", "random", "scripted"))  # fmt: skip
+        err.print(f"closed loop success: {rates}", highlight=False)
     if not result.passed:
         for failure in result.failures:
             err.print(f"[red]gate:[/] {escape(failure)}", highlight=False)

@@ -200,7 +200,7 @@ def _turn(now: np.ndarray, then: np.ndarray, f_now: float, f_then: float) -> np.
 def _match(before: np.ndarray, now: np.ndarray, p: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """Where the patch of `before` around `p` is in `now`, searched around `predicted` (frame
     pixels); `predicted` when it cannot be told."""
-    if not np.isfinite(predicted).all():
+    if not (np.isfinite(predicted).all() and np.isfinite(p).all()):
         return predicted
     q, g = p / HALF, predicted / HALF
     x, y = int(round(q[0])), int(round(q[1]))

@@ -19,8 +19,10 @@ def generate(
     examples: Sequence[Example],
     batch_size: int = 64,
     max_new: int = 64,
+    sampler: torch.Generator | None = None,
 ) -> list[str]:
-    """The model's greedy answer to each example's prompt."""
+    """The model's answer to each example's prompt: greedy, or drawn token by token from the
+    model's distribution with `sampler` (temperature 1)."""
     device = next(model.parameters()).device
     eos, pad = tokenizer.id(EOS), tokenizer.id(PAD)
     no_images = torch.zeros((0, 3, 1, 1), dtype=torch.uint8, device=device)
@@ -33,7 +35,7 @@ def generate(
         done = torch.zeros(batch.ids.shape[0], dtype=torch.bool, device=device)
         written = []
         for _ in range(max_new):
-            token = torch.where(done, pad, logits[:, -1].argmax(-1))
+            token = torch.where(done, pad, _pick(logits[:, -1], sampler))
             written.append(token)
             real = torch.cat([real, ~done[:, None]], 1)
             done |= token == eos
@@ -43,3 +45,11 @@ def generate(
         answers = torch.stack(written, 1).tolist()
         out += [tokenizer.decode(row) for row in answers]
     return out
+
+
+def _pick(logits: torch.Tensor, sampler: torch.Generator | None) -> torch.Tensor:
+    """The next token of each row: the likeliest, or one drawn with `sampler`."""
+    if sampler is None:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float(), -1)
+    return torch.multinomial(probs, 1, generator=sampler)[:, 0]

@@ -6,6 +6,9 @@ counts the answers of all of them (its interval still resamples episodes). The g
 `exact_action` interval (`motion_exact` for motion_action rows, which have no `Action:` line)
 lies above the interval of every baseline the section names, and every
 minimum it sets is reached; `curate validate` exits non-zero when it fails, a gate for CI.
+
+On a release of curate's world, the first config's first model then plays the world
+(`curate.reference.play`, the section's `closed_loop`): `validation.closed_loop`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import torch
 
 from curate.reference.evaluate import Scores, evaluate, figures, headline
+from curate.reference.play import play_release
 from curate.reference.train import Progress, TrainingSet, TrainOptions, default_device, train
 from curate.release.card import write_card
 from curate.release.meta import ReleaseMeta
@@ -67,6 +71,7 @@ def validate(
     device = device or default_device()
     results: dict[str, dict] = {}
     model = {}
+    closed: dict = {"skipped": "closed_loop.episodes is 0"}
     for config in configs:
         if config not in meta.counts:
             raise ValueError(f"validate.configs names {config}, which this release does not hold")
@@ -84,6 +89,10 @@ def validate(
             say(f"trained at {checkpoint.samples_per_second:.0f} samples/s on {device}; evaluating")
             scores = evaluate(checkpoint, release, cache_dir).scores
             total = scores if total is None else total + scores
+            if config == configs[0] and seed == spec.seeds[0] and spec.closed_loop.episodes:
+                loop = spec.closed_loop  # the first config's first model plays
+                closed = play_release(checkpoint, release, meta.recipe, loop.episodes,
+                                      loop.max_steps, cache_dir, say)  # fmt: skip
             curves.append(checkpoint.loss)
             shape = checkpoint.model.config
             model = {"d_model": shape.d_model, "layers": shape.layers, "heads": shape.heads,
@@ -107,9 +116,12 @@ def validate(
         "threads": torch.get_num_threads() if device == "cpu" else None,
         "curate_version": package_version("curate"),
     }
+    if "protocol" in closed:
+        closed["protocol"] |= {"config": configs[0], "model_seed": spec.seeds[0]}
     validation = {
         "protocol": protocol,
         "configs": results,
+        "closed_loop": closed,
         "gate": {
             "beat": spec.gate.beat,
             "min": spec.gate.min,

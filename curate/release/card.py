@@ -361,8 +361,49 @@ def _validation(validation: dict | None) -> list[str]:
         "",
         f"![training loss]({LOSS_PLOT})",
         "",
+        *_closed_loop(validation.get("closed_loop")),
     ]
     return lines
+
+
+def _closed_loop(closed: dict | None) -> list[str]:
+    """The `### Closed loop` part: the protocol, then success rates per task and overall."""
+    if closed is None:  # validated by a curate before closed-loop evaluation
+        return []
+    if "skipped" in closed:
+        return ["### Closed loop", "", f"Not played: {closed['skipped']}.", ""]
+    p = closed["protocol"]
+    forms = p["forms"]
+    lines = [
+        "### Closed loop",
+        "",
+        f"The `{p['config']}` model of seed {p['model_seed']} plays curate's world "
+        f"(`curate/World-v0`): {p['episodes_per_task']} episodes of each task, on seeds "
+        f"{p['seeds'][0]} to {p['seeds'][-1]} (no training episode was recorded from them), at "
+        f"most {p['step_limit']} ticks each, one decision every {p['decision_every_ticks']} "
+        f"tick(s) from frames as this release shows them ({p['frames']}) with {p['history']} "
+        f"earlier frame(s) and answers, {p['decoding']} decoding. Beside it: a random policy "
+        "drawing `Action:` lines from the training rows, and the scripted player that recorded "
+        "the data (the ceiling). Success rate [value, 95% Wilson interval], and the mean ticks "
+        f"to success; {closed['decisions_per_second']} model decisions per second.",
+        "",
+    ]
+    if len(forms) > 1:
+        best = p["model_form"]
+        lines += [f"It answers in each form it trained on ({', '.join(forms)}); the model's "
+                  f"figures are those of its best form overall, `{best}`.", ""]  # fmt: skip
+    head = ["task", "model", "random", "scripted", "ticks to success (model / random / scripted)"]
+    if len(forms) > 1:
+        head[4:4] = forms
+    lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for name, part in [*closed["tasks"].items(), ("**overall**", closed["overall"])]:
+        steps = " / ".join("-" if part["steps"][k] is None else f"{part['steps'][k]:g}"
+                           for k in ("model", "random", "scripted"))  # fmt: skip
+        cells = [name, *(_interval(part[k]) for k in ("model", "random", "scripted"))]
+        if len(forms) > 1:
+            cells += [_interval(part["forms"][f]) for f in forms]
+        lines.append("| " + " | ".join([*cells, steps]) + " |")
+    return [*lines, ""]
 
 
 def _interval(figure: list[float] | None) -> str:

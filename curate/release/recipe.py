@@ -144,6 +144,14 @@ class Gate(Strict):
     min: dict[Metric, Annotated[float, Field(ge=0, le=1)]] = {}  # e.g. {exact_action: 0.3}
 
 
+class ClosedLoop(Strict):
+    """The closed-loop part of `curate validate`: the model plays curate's world (releases with
+    a world source), `episodes` seeded episodes of each task, each at most `max_steps` ticks."""
+
+    episodes: Annotated[int, Field(ge=0)] = 5  # 0: offline figures only
+    max_steps: Annotated[int, Field(ge=1)] = 300
+
+
 class Validate(Strict):
     """How `curate validate` checks a release: it says how to check the data, not what the data
     is, so it is not part of the fingerprint."""
@@ -154,6 +162,7 @@ class Validate(Strict):
     batch_size: Annotated[int, Field(ge=1)] = 32
     image_size: tuple[Annotated[int, Field(ge=16)], Annotated[int, Field(ge=16)]] = (64, 36)
     gate: Gate = Field(default_factory=Gate)
+    closed_loop: ClosedLoop = Field(default_factory=ClosedLoop)
 
 
 class Recipe(Strict):

@@ -268,13 +268,15 @@ def test_a_use_counts_only_with_the_use_button():
     assert [t.tick for t in interactions(tick_table(n, events=events, use=use))] == [5]
 
 
-def test_refinement_finds_a_point_again_after_it_went_behind_the_camera():
+@pytest.mark.parametrize("walking", [False, True])  # walking: template matching runs
+def test_refinement_finds_a_point_again_after_it_went_behind_the_camera(walking):
     from curate.episode import Episode
     from curate.labelers.refine import Tracker
 
     n = 12
     yaw = [0.0] + [180.0] * 5 + [0.0] * 6  # turned away for five ticks: behind the camera
-    episode = Episode("e", "vpt", _stretch_table(n, attack_from=11, yaw=yaw))
+    x = [0.1 * t if walking else 0.0 for t in range(n)]
+    episode = Episode("e", "vpt", _stretch_table(n, attack_from=11, yaw=yaw, x=x))
     labeler = GroundingLabeler()
     reader = Tracker(labeler.carried(episode))
     for tick in reader.ticks:

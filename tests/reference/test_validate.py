@@ -10,6 +10,7 @@ import datasets
 from typer.testing import CliRunner
 
 from curate.cli import app
+from curate.reference.play import NO_WORLD
 from curate.release.meta import META_PATH, ReleaseMeta
 from curate.release.verify import verify
 
@@ -35,6 +36,8 @@ def test_validate_writes_figures_into_meta_and_card(tiny, tmp_path, monkeypatch)
     assert "### `all_in_one`" in section and "exact action match" in section
     assert "not reliable" in section  # two validation episodes
     assert (release / "meta" / "plots" / "validation-loss.png").exists()
+    assert validation["closed_loop"] == {"skipped": NO_WORLD}  # VPT-format recordings
+    assert "### Closed loop" in section and "Not played: no source" in section
     assert meta.content_hash == ReleaseMeta.read(tiny).content_hash  # the data is untouched
     assert verify(release) == []
 
