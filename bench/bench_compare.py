@@ -9,7 +9,8 @@ validation rows (exact action match: every config here has an `Action:` line) an
 it plays every task of the release, `--episodes` seeded episodes each, beside the random policy
 and the scripted player on the same seeds (they play each episode once; a config's three models
 play each once). Prints one table, success per task family with 95% Wilson intervals over the
-episodes (of all three models, for a config).
+episodes (of all three models, for a config), offline exact action match with a bootstrap
+interval over validation episodes (the three models' answers pooled).
 
     python bench/bench_compare.py [--tokens 3e6] [--episodes 3] [--max-steps 300] [--device cpu]
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.reference.evaluate import evaluate, parts
+from curate.reference.evaluate import Scores, evaluate, figures, parts
 from curate.reference.play import (
     PLAYABLE,
     Game,
@@ -91,6 +92,10 @@ def family_rates(games: list[Game]) -> dict[str, list[float]]:
     return out
 
 
+def cell(rate: list[float] | None) -> str:
+    return "n/a" if rate is None else f"{rate[0]:.2f} [{rate[1]:.2f}, {rate[2]:.2f}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=float, default=3e6, help="training tokens per model")
@@ -110,25 +115,27 @@ def main() -> None:
         data = TrainingSet.read(folder, config, (64, 36))
         per_row = tokens_per_row(data)
         steps = max(1, round(args.tokens / (per_row * args.batch_size)))
-        offline, games = [], []
+        forms = [f for f in PLAYABLE if config == "all_in_one" or f == config]
+        scores: Scores | None = None
+        games: dict[str, list[Game]] = {f: [] for f in forms}
         for seed in SEEDS:
             options = TrainOptions(steps=steps, seed=seed, batch_size=args.batch_size)
             checkpoint = train(folder, config, options, device=device, data=data)
-            offline.append(evaluate(checkpoint, folder).figures["exact_action"]["model"][0])
-            forms = [f for f in PLAYABLE if config == "all_in_one" or f == config]
-            by_form = {f: run(protocol, ModelPolicy(checkpoint, f, protocol)) for f in forms}
-            best = max(forms, key=lambda f: sum(g.success for g in by_form[f]))
-            games += by_form[best]
-        rows.append((config, steps, per_row, offline, family_rates(games)))
+            own = evaluate(checkpoint, folder).scores
+            scores = own if scores is None else scores + own
+            for form in forms:  # an all_in_one model: every form its own row, no best-of-n
+                games[form] += run(protocol, ModelPolicy(checkpoint, form, protocol))
+        assert scores is not None
+        offline = figures(scores)["exact_action"]["model"]  # the three models' answers pooled
+        for form in forms:
+            name = config if len(forms) == 1 else f"{config} as {form}"
+            rows.append((name, steps, per_row, offline, family_rates(games[form])))
         print(f"{config}: {steps} steps of {args.batch_size} rows ({per_row:.0f} tokens a row), "
               f"{time.perf_counter() - started:.0f} s so far", flush=True)  # fmt: skip
     train_rows = TrainingSet.read(folder, "text_action", (64, 36)).examples
     lines = [parts(e.answer).get("Action") for e in train_rows]
-    floor = family_rates(run(protocol, random_policy([a for a in lines if a])))
+    floor = family_rates(run(protocol, random_policy([a for a in lines if a]), look=False))
     ceiling = family_rates(scripted(protocol))
-
-    def cell(rate: list[float] | None) -> str:
-        return "n/a" if rate is None else f"{rate[0]:.2f} [{rate[1]:.2f}, {rate[2]:.2f}]"
 
     print(f"\nbudget: {args.tokens:.0e} training tokens per model, batch {args.batch_size}, "
           f"seeds {list(SEEDS)}; closed loop: {args.episodes} episodes per task and seed, at "
@@ -138,7 +145,7 @@ def main() -> None:
     print("| " + " | ".join(head) + " |")
     print("|" + " --- |" * len(head))
     for config, steps, _, offline, rates in rows:
-        exact = f"{np.mean(offline):.3f} ({', '.join(f'{v:.3f}' for v in offline)})"
+        exact = cell(offline)
         print(f"| {config} | {steps} | {exact} | " + " | ".join(
             cell(rates[f]) for f in (*FAMILIES, "all")) + " |")  # fmt: skip
     for name, rates in (("random", floor), ("scripted", ceiling)):

@@ -283,11 +283,15 @@ def evaluate(
             raise ValueError(f"{folder} has no validation rows the checkpoint can answer")
         with _interruptible("run the command again"):
             results = {c: run_evaluate(trained, folder, config=c) for c in configs}
+            same = trained.release["fingerprint"] == meta.fingerprint
             closed = (
                 play_release(trained, folder, meta.recipe, episodes, max_steps,
                              say=lambda line: err.print(line, highlight=False))
-                if episodes else None
+                if episodes and same else None
             )  # fmt: skip
+            if episodes and not same:
+                err.print("closed loop skipped: its protocol (frames, seeds) is the release's "
+                          "the checkpoint was trained on")  # fmt: skip
     except (OSError, ValueError) as exc:
         raise fail(str(exc)) from None
     for config, result in results.items():
@@ -318,6 +322,11 @@ def _print_closed_loop(closed: dict) -> None:
     for name, part in [*closed["tasks"].items(), ("overall", closed["overall"])]:
         cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*part[k]) for k in policies]
         print(f"{name:<28}" + "".join(f"{c:>24}" for c in cells))
+    for form, rate in closed["overall"].get("forms", {}).items():
+        print(f"  answering as {form}: " + "{:.3f} [{:.3f}, {:.3f}]".format(*rate))
+    if closed["overall"]["scripted"][0] < 0.9:
+        err.print("[yellow]note:[/] the scripted player solved under 90% of the episodes: "
+                  "raise --max-steps")  # fmt: skip
 
 
 @app.command()

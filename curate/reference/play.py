@@ -34,9 +34,11 @@ import torch
 from curate.contract import HOTBAR_ACTIONS
 from curate.formats.chat import Turn, prompt
 from curate.formats.images import to_jpeg
+from curate.formats.prompts import PROMPTS
 from curate.labelers.instruction import instruction_text
+from curate.labelers.text import NO_OP as TEXT_NO_OP
 from curate.labelers.text import TextActionError, parse_text_action
-from curate.reference.data import encode, load_rows
+from curate.reference.data import Example, encode, load_rows
 from curate.reference.evaluate import NOOP, parts
 from curate.reference.sample import generate
 from curate.reference.train import Checkpoint
@@ -63,6 +65,7 @@ class Protocol:
     stride: int
     history: int
     images: tuple[int, int, int]  # width, height, JPEG quality of the release's frames
+    noop: str = NOOP  # the no-op `Action:` line of the release's text mode
     sampling: bool = True  # answers drawn from the model's distribution (else greedy)
 
     def as_dict(self) -> dict:
@@ -93,8 +96,9 @@ def protocol_of(recipe: dict, episodes: int, max_steps: int) -> Protocol | None:
     seeds = [s for s in range(SEED_BASE, SEED_BASE + episodes + len(used)) if s not in used]
     images = recipe["images"]
     shown = (images["width"], images["height"], images["quality"])
+    mode = recipe.get("labelers", {}).get("text", {}).get("mode", "reserved")
     return Protocol(tuple(tasks), tuple(seeds[:episodes]), max_steps, images["stride"],
-                    recipe["history"], shown)  # fmt: skip
+                    recipe["history"], shown, TEXT_NO_OP[mode])  # fmt: skip
 
 
 def replay(action: dict, stride: int) -> list[dict]:
@@ -130,13 +134,17 @@ class Game:
     success: bool = False
     over: bool = False
 
-    def play(self, actions: Sequence[dict]) -> None:
+    def play(self, actions: Sequence[dict], look: bool = True) -> None:
+        """Play the ticks of one decision; draw the frame after them only when it is looked at
+        (drawing is most of a tick's time)."""
         for action in actions:
-            self.frame, _, done, truncated, _ = self.env.step(action)
+            done, truncated = self.env.advance(action)
             self.steps += 1
             self.success, self.over = done, done or truncated
             if self.over:
                 return
+        if look:
+            self.frame = self.env.observe()
 
 
 Decide = Callable[[list[Game]], list[dict]]  # a decision for each game still playing
@@ -152,13 +160,14 @@ def games(protocol: Protocol) -> list[Game]:
     return out
 
 
-def run(protocol: Protocol, decide: Decide) -> list[Game]:
-    """Every game of the protocol played to its end, all deciding together."""
+def run(protocol: Protocol, decide: Decide, look: bool = True) -> list[Game]:
+    """Every game of the protocol played to its end, all deciding together (`look`: the policy
+    reads the frames)."""
     playing = games(protocol)
     done = list(playing)
     while playing:
         for game, action in zip(playing, decide(playing), strict=True):
-            game.play(replay(action, protocol.stride))
+            game.play(replay(action, protocol.stride), look)
         playing = [g for g in playing if not g.over]
     return done
 
@@ -170,7 +179,7 @@ def scripted(protocol: Protocol) -> list[Game]:
         player, sim = game.env.scripted_player(), game.env.sim
         assert sim is not None
         while not game.over:
-            game.play([env_action(player.act(sim), sim.player.hotbar)])
+            game.play([env_action(player.act(sim), sim.player.hotbar)], look=False)
     return out
 
 
@@ -208,25 +217,45 @@ class ModelPolicy:
         examples = []
         for game in playing:
             game.jpegs.append(to_jpeg(game.frame, width, height, quality))
-            history = game.turns[len(game.turns) - p.history :] if p.history else []
-            messages = prompt(self.form, history, instruction_text(game.task), p.stride)
-            messages.append({"role": "assistant", "content": [{"type": "text", "text": ""}]})
-            shown = game.jpegs[len(game.jpegs) - len(history) - 1 :]
-            row = {"episode_id": "", "messages": messages, "images": [{"bytes": b} for b in shown]}
-            examples.append(encode(row, c.tokenizer, c.model.image_tokens, c.options.image_size))
+            examples.append(self._example(game))
         answers = generate(c.model, c.tokenizer, examples, batch_size=len(examples),
                            max_new=c.answer_tokens, sampler=self.sampler)  # fmt: skip
         actions = []
         for game, answer in zip(playing, answers, strict=True):
             said = parts(answer)
-            action = as_action(said.get("Action"))
-            line = said.get("Action") if said.get("Action") and action != as_action(None) else NOOP
+            line = said.get("Action")
+            if not _parses(line):
+                line = p.noop  # what it played: the history says so
             game.turns.append(Turn(game.steps, line, said.get("Motion"), said.get("Grounding"),
                                    instruction_text(game.task)))  # fmt: skip
-            actions.append(action)
+            actions.append(as_action(line))
         self.decisions += len(playing)
         self.seconds += time.perf_counter() - started
         return actions
+
+    def _example(self, game: Game) -> Example:
+        """The row the model answers now; the oldest history turns are dropped when its own
+        answers (longer than the training rows') would overflow the context."""
+        c, p = self.checkpoint, self.protocol
+        keep = min(p.history, len(game.turns))
+        while True:
+            history = game.turns[len(game.turns) - keep :] if keep else []
+            messages = prompt(self.form, history, instruction_text(game.task), p.stride)
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": ""}]})
+            shown = game.jpegs[len(game.jpegs) - keep - 1 :]
+            row = {"episode_id": "", "messages": messages, "images": [{"bytes": b} for b in shown]}
+            example = encode(row, c.tokenizer, c.model.image_tokens, c.options.image_size)
+            if len(example.prompt) + c.answer_tokens <= c.model.config.max_len or not keep:
+                return example
+            keep -= 1
+
+
+def _parses(line: str | None) -> bool:
+    try:
+        parse_text_action(line or "")
+    except TextActionError:
+        return False
+    return line is not None
 
 
 def wilson(successes: int, n: int) -> list[float]:
@@ -278,7 +307,7 @@ def closed_loop(
         say(f"closed loop, {form}: {sum(g.success for g in played[form])}/"
             f"{len(played[form])} episodes solved")  # fmt: skip
     best = max(forms, key=lambda f: per_form[f]["overall"]["model"][0])  # ties: the first
-    baselines = {"random": run(protocol, random_policy(train_lines)),
+    baselines = {"random": run(protocol, random_policy(train_lines), look=False),
                  "scripted": scripted(protocol)}  # fmt: skip
     figures = summary({"model": played[best], **baselines}, protocol.tasks)
     if len(forms) > 1:  # an all_in_one model: each form beside its best
@@ -307,12 +336,12 @@ def play_release(
     if protocol is None:
         return {"skipped": NO_WORLD}
     config = checkpoint.config
-    if config == "all_in_one":
-        forms = [f for f in PLAYABLE if recipe["mixture"].get(f, 0) > 0]
-    else:
-        forms = [config] if config in PLAYABLE else []
-    if not forms:
+    if config not in (*PLAYABLE, "all_in_one"):
         return {"skipped": f"{config} answers have no `Action:` line to play"}
-    rows = load_rows(release, config, "train", cache_dir, images=False)
-    lines = [parts(m[-1]["content"][0]["text"]).get("Action") for m in rows["messages"]]
+    rows = load_rows(release, config, "train", cache_dir, images=False)["messages"]
+    # the forms it trained on, by the prompts of its rows (an all_in_one row asks for one)
+    asked = {m[0]["content"][0]["text"].split("\n")[0] for m in rows}
+    forms = [f for f in PLAYABLE if any(a.startswith(PROMPTS[f].split("`Action:`")[0])
+                                        for a in asked)]  # fmt: skip
+    lines = [parts(m[-1]["content"][0]["text"]).get("Action") for m in rows]
     return closed_loop(checkpoint, protocol, [a for a in lines if a], forms, say)

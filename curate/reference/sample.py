@@ -1,5 +1,5 @@
-"""Greedy answers of the reference model: a batch of left-padded prompts at a time, each new token
-reading the keys and values cached for the ones before it."""
+"""Answers of the reference model, greedy or sampled: a batch of left-padded prompts at a time,
+each new token reading the keys and values cached for the ones before it."""
 
 from __future__ import annotations
 
@@ -51,5 +51,5 @@ def _pick(logits: torch.Tensor, sampler: torch.Generator | None) -> torch.Tensor
     """The next token of each row: the likeliest, or one drawn with `sampler`."""
     if sampler is None:
         return logits.argmax(-1)
-    probs = torch.softmax(logits.float(), -1)
-    return torch.multinomial(probs, 1, generator=sampler)[:, 0]
+    probs = torch.softmax(logits.float(), -1).cpu()  # drawn on the CPU: the same on any device
+    return torch.multinomial(probs, 1, generator=sampler)[:, 0].to(logits.device)

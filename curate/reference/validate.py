@@ -7,8 +7,9 @@ counts the answers of all of them (its interval still resamples episodes). The g
 lies above the interval of every baseline the section names, and every
 minimum it sets is reached; `curate validate` exits non-zero when it fails, a gate for CI.
 
-On a release of curate's world, the first config's first model then plays the world
-(`curate.reference.play`, the section's `closed_loop`): `validation.closed_loop`.
+On a release of curate's world, one model then plays the world (`curate.reference.play`, the
+section's `closed_loop`), the first seed's of all_in_one, else of the first config whose answers
+have an `Action:` line: `validation.closed_loop`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from curate.reference.evaluate import Scores, evaluate, figures, headline
-from curate.reference.play import play_release
+from curate.reference.play import PLAYABLE, play_release
 from curate.reference.train import Progress, TrainingSet, TrainOptions, default_device, train
 from curate.release.card import write_card
 from curate.release.meta import ReleaseMeta
@@ -72,6 +73,7 @@ def validate(
     results: dict[str, dict] = {}
     model = {}
     closed: dict = {"skipped": "closed_loop.episodes is 0"}
+    plays = next((c for c in ("all_in_one", *PLAYABLE) if c in configs), configs[0])
     for config in configs:
         if config not in meta.counts:
             raise ValueError(f"validate.configs names {config}, which this release does not hold")
@@ -89,8 +91,8 @@ def validate(
             say(f"trained at {checkpoint.samples_per_second:.0f} samples/s on {device}; evaluating")
             scores = evaluate(checkpoint, release, cache_dir).scores
             total = scores if total is None else total + scores
-            if config == configs[0] and seed == spec.seeds[0] and spec.closed_loop.episodes:
-                loop = spec.closed_loop  # the first config's first model plays
+            if config == plays and seed == spec.seeds[0] and spec.closed_loop.episodes:
+                loop = spec.closed_loop  # one model plays: the first seed's
                 closed = play_release(checkpoint, release, meta.recipe, loop.episodes,
                                       loop.max_steps, cache_dir, say)  # fmt: skip
             curves.append(checkpoint.loss)
@@ -102,7 +104,7 @@ def validate(
         loss = np.mean([[v for _, v in c] for c in curves], axis=0)
         curve = [[s, round(float(v), 4)] for s, v in zip(steps, loss, strict=True)]
         results[config] = {**figures(total), "loss": curve}
-    failures = gate_failures(results, spec)
+    failures = gate_failures(results, spec) + protocol_failures(closed)
     protocol = {
         "model": model,
         "steps": spec.steps,
@@ -117,7 +119,7 @@ def validate(
         "curate_version": package_version("curate"),
     }
     if "protocol" in closed:
-        closed["protocol"] |= {"config": configs[0], "model_seed": spec.seeds[0]}
+        closed["protocol"] |= {"config": plays, "model_seed": spec.seeds[0]}
     validation = {
         "protocol": protocol,
         "configs": results,
@@ -151,3 +153,18 @@ def gate_failures(results: dict[str, dict], spec: Validate) -> list[str]:
             if value < least:
                 failures.append(f"{config}: {metric} {value:.3f} is below the minimum {least}")
     return failures
+
+
+SCRIPTED_FLOOR = 0.9  # the scripted player solves this share of the closed loop, or it is wrong
+
+
+def protocol_failures(closed: dict) -> list[str]:
+    """A closed-loop protocol the scripted player cannot solve measures nothing: its step limit
+    is too short for the tasks."""
+    if "overall" not in closed or closed["overall"]["scripted"][0] >= SCRIPTED_FLOOR:
+        return []
+    return [
+        f"closed loop: the scripted player solved only {closed['overall']['scripted'][0]:.0%} "
+        f"of the episodes (at least {SCRIPTED_FLOOR:.0%} expected): raise "
+        f"validate.closed_loop.max_steps (now {closed['protocol']['step_limit']})"
+    ]

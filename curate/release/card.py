@@ -385,13 +385,16 @@ def _closed_loop(closed: dict | None) -> list[str]:
         f"earlier frame(s) and answers, {p['decoding']} decoding. Beside it: a random policy "
         "drawing `Action:` lines from the training rows, and the scripted player that recorded "
         "the data (the ceiling). Success rate [value, 95% Wilson interval], and the mean ticks "
-        f"to success; {closed['decisions_per_second']} model decisions per second.",
+        f"to success; {closed['decisions_per_second']} model decisions per second. The frames "
+        "come straight from the world (the release's went through the recordings' H.264 "
+        "first), and the prompt names the episode's task, where a training row names the next "
+        "event (for a crafting task, its first step).",
         "",
     ]
     if len(forms) > 1:
         best = p["model_form"]
         lines += [f"It answers in each form it trained on ({', '.join(forms)}); the model's "
-                  f"figures are those of its best form overall, `{best}`.", ""]  # fmt: skip
+                  f"figures are its best form's on these episodes, `{best}`.", ""]  # fmt: skip
     head = ["task", "model", "random", "scripted", "ticks to success (model / random / scripted)"]
     if len(forms) > 1:
         head[4:4] = forms

@@ -66,6 +66,12 @@ class WorldEnv(gym.Env):
         return self._observe(), self._info()
 
     def step(self, action: dict[str, Any]) -> tuple[np.ndarray, float, bool, bool, dict]:
+        done, truncated = self.advance(action)
+        return self._observe(), float(done), done, truncated, self._info()
+
+    def advance(self, action: dict[str, Any]) -> tuple[bool, bool]:
+        """`step` without drawing the frame: (terminated, truncated). For a policy that looks
+        at one frame in several ticks (then `observe()`), or at none (the scripted player)."""
         sim = self._require()
         canonical = {name: int(action.get(name, 0)) for name in BINARY_ACTIONS}
         pitch, yaw = action.get("camera", (0.0, 0.0))
@@ -73,8 +79,11 @@ class WorldEnv(gym.Env):
         sim.step(canonical)
         self.steps += 1
         done = sim.stats.get(self.task, 0) > self.done_before
-        truncated = not done and self.steps >= self.max_steps
-        return self._observe(), float(done), done, truncated, self._info()
+        return done, not done and self.steps >= self.max_steps
+
+    def observe(self) -> np.ndarray:
+        """The observation of the current tick (what `step` returns), drawn now."""
+        return self._observe()
 
     def render(self) -> np.ndarray | None:
         """The current observation (render mode "rgb_array"), or None with no render mode."""
