@@ -137,7 +137,7 @@ def main() -> None:
     floor = family_rates(run(protocol, random_policy([a for a in lines if a]), look=False))
     ceiling = family_rates(scripted(protocol))
 
-    print(f"\nbudget: {args.tokens:.0e} training tokens per model, batch {args.batch_size}, "
+    print(f"\nbudget: {args.tokens:.3g} training tokens per model, batch {args.batch_size}, "
           f"seeds {list(SEEDS)}; closed loop: {args.episodes} episodes per task and seed, at "
           f"most {args.max_steps} ticks, tasks {list(protocol.tasks)}, {device}")  # fmt: skip
     head = ["config", "steps", "exact action (offline)", *(f"success: {f}" for f in

@@ -138,3 +138,20 @@ def test_validate_plays_the_world_and_the_card_shows_it(world_release, tmp_path)
     # 8 ticks are too few for the scripted player: the protocol is wrong, and the gate says so
     assert not meta.validation["gate"]["passed"]  # type: ignore[index]
     assert "raise validate.closed_loop.max_steps" in meta.validation["gate"]["failures"][0]  # type: ignore[index]
+
+
+def test_curate_evaluate_plays_after_the_offline_figures(world_release, tmp_path):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    checkpoint = train(world_release, "text_action", TrainOptions(steps=2, batch_size=8),
+                       cache_dir=tmp_path / "hf")  # fmt: skip
+    checkpoint.save(tmp_path / "ckpt")
+    args = ["evaluate", str(tmp_path / "ckpt"), str(world_release), "--max-steps", "8"]
+    result = CliRunner().invoke(app, [*args, "--episodes", "1"])
+    assert result.exit_code == 0, result.output
+    assert "exact_action" in result.stdout and "closed loop: 1 episodes per task" in result.stdout
+    assert "mine_block:dirt" in result.stdout and "overall" in result.stdout
+    offline = CliRunner().invoke(app, [*args, "--episodes", "0"])
+    assert offline.exit_code == 0 and "closed loop" not in offline.stdout
