@@ -66,7 +66,6 @@ class Protocol:
     history: int
     images: tuple[int, int, int]  # width, height, JPEG quality of the release's frames
     noop: str = NOOP  # the no-op `Action:` line of the release's text mode
-    sampling: bool = True  # answers drawn from the model's distribution (else greedy)
 
     def as_dict(self) -> dict:
         w, h, q = self.images
@@ -75,7 +74,7 @@ class Protocol:
             "episodes_per_task": len(self.seeds),
             "seeds": list(self.seeds),
             "step_limit": self.max_steps,
-            "decoding": "sampled (temperature 1)" if self.sampling else "greedy",
+            "decoding": "sampled (temperature 1)",  # greedy copies its history into a no-op
             "decision_every_ticks": self.stride,
             "history": self.history,
             "frames": f"{w}x{h} JPEG quality {q}",
@@ -206,9 +205,7 @@ class ModelPolicy:
     def __init__(self, checkpoint: Checkpoint, form: str, protocol: Protocol) -> None:
         self.checkpoint, self.form, self.protocol = checkpoint, form, protocol
         self.decisions, self.seconds = 0, 0.0
-        self.sampler = None
-        if protocol.sampling:
-            self.sampler = torch.Generator().manual_seed(protocol.seeds[0])
+        self.sampler = torch.Generator().manual_seed(protocol.seeds[0])
 
     def __call__(self, playing: list[Game]) -> list[dict]:
         started = time.perf_counter()
