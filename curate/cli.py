@@ -266,7 +266,7 @@ def evaluate(
     beside three baselines; then, for a release of curate's world, the model playing it beside
     a random policy and the scripted player."""
     _training()
-    from curate.reference.evaluate import PREDICTORS, answerable
+    from curate.reference.evaluate import PREDICTORS, answerable, train_answers
     from curate.reference.evaluate import evaluate as run_evaluate
     from curate.reference.play import play_release
     from curate.reference.train import Checkpoint, default_device
@@ -285,8 +285,8 @@ def evaluate(
             results = {c: run_evaluate(trained, folder, config=c) for c in configs}
             same = trained.release["fingerprint"] == meta.fingerprint
             closed = (
-                play_release(trained, folder, meta.recipe, episodes, max_steps,
-                             say=lambda line: err.print(line, highlight=False))
+                play_release(trained, meta.recipe, train_answers(folder, trained.config),
+                             episodes, max_steps, say=lambda line: err.print(line, highlight=False))
                 if episodes and same else None
             )  # fmt: skip
             if episodes and not same:

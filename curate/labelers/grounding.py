@@ -146,6 +146,8 @@ def stretches(ticks: pa.Table, targets: list[Target], horizon: int) -> list[Stre
     """The ticks each target labels (ACTION_SPACES.md section 6)."""
     gui = ticks.column("gui_open").to_numpy(zero_copy_only=False).astype(bool)
     edge = np.flatnonzero(gui[1:] != gui[:-1]) + 1  # ticks whose GUI state differs from before
+    held = {b: ticks.column(b).to_numpy(zero_copy_only=False).astype(bool)
+            for b in ("attack", "use")}  # fmt: skip
     out = []
     previous = -1
     for target in targets:
@@ -154,9 +156,9 @@ def stretches(ticks: pa.Table, targets: list[Target], horizon: int) -> list[Stre
         start = max(previous + 1, since_edge[-1] if len(since_edge) else 0)
         if not target.gui:
             start = max(start, t - horizon)
-        held = ticks.column(target.button).to_numpy(zero_copy_only=False)[: t + 1].astype(bool)
-        off = np.flatnonzero(~held)
-        run = max(start, int(off[-1]) + 1 if len(off) else 0) if held[t] else t
+        pressed = held[target.button][: t + 1]
+        off = np.flatnonzero(~pressed)
+        run = max(start, int(off[-1]) + 1 if len(off) else 0) if pressed[t] else t
         out.append(Stretch(target, start, min(run, t)))
         previous = t
     return out

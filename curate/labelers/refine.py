@@ -70,6 +70,14 @@ class Tracker:
             point = target.point
         out = c.geometric(span, point)
         p = np.array(point)
+        convert = _hue if target.moving else _grey  # a mob is followed by hue, a block by grey
+        converted: dict[int, np.ndarray] = {}
+
+        def image(k: int) -> np.ndarray:  # each frame converted once, where it is needed
+            if k not in converted:
+                converted[k] = convert(self._frames[k])
+            return converted[k]
+
         for s in range(t - 1, span.start - 1, -1):
             if np.isfinite(p).all():
                 predicted = pixels_of(ray((p[0], p[1]), c.basis[s + 1], float(c.focal[s + 1])),
@@ -77,10 +85,10 @@ class Tracker:
             else:  # lost behind the camera: the event's point turned back finds it again
                 predicted = out[s - span.start]
             if region is not None:
-                region = _follow(self._frames[s + 1], self._frames[s], region, predicted)
+                region = _follow(image(s + 1), image(s), region, predicted)
                 p = np.array(_centre(region)) if region is not None else predicted
             elif c.moved[s + 1] and not target.moving:
-                p = _match(_grey(self._frames[s + 1]), _grey(self._frames[s]), p, predicted)
+                p = _match(image(s + 1), image(s), p, predicted)
             else:
                 p = predicted
             out[s - span.start] = p
@@ -162,11 +170,12 @@ def _mob(rgb: np.ndarray, point: tuple[float, float]) -> np.ndarray | None:
 def _follow(
     before: np.ndarray, now: np.ndarray, region: np.ndarray, predicted: np.ndarray
 ) -> np.ndarray | None:
-    """The mob's region of `before` in `now`: the region of its colour nearest `predicted`."""
+    """The mob's region of `before` in `now` (both `_hue` images): the region of its colour
+    nearest `predicted`."""
     if not np.isfinite(predicted).all():
         return None
-    hs = _hue(now)
-    colour = np.median(_hue(before)[region], 0)
+    hs = now
+    colour = np.median(before[region], 0)
     gx, gy = int(predicted[0] / HALF), int(predicted[1] / HALF)
     h, w = now.shape[:2]
     y0, y1 = max(gy - MOB_SEARCH, 0), min(gy + MOB_SEARCH + 1, h)

@@ -262,6 +262,12 @@ def answerable(
     return [c for c in configs if counts.get(c, {}).get("validation")]
 
 
+def train_answers(release: Path, config: str, cache_dir: Path | None = None) -> list[str]:
+    """The answers of a config's train rows (what the baselines draw from), without images."""
+    rows = load_rows(release, config, "train", cache_dir, images=False)
+    return [m[-1]["content"][0]["text"] for m in rows["messages"]]
+
+
 def evaluate(
     checkpoint: Checkpoint, release: Path, cache_dir: Path | None = None, config: str | None = None
 ) -> Evaluation:
@@ -281,11 +287,10 @@ def evaluate(
     longest = max(len(e.prompt) for e in examples) + checkpoint.answer_tokens
     if longest > checkpoint.model.config.max_len:
         raise ValueError(f"validation rows of {longest} tokens exceed the model's context")
-    train_rows = load_rows(release, checkpoint.config, "train", cache_dir, images=False)
-    train_answers = [m[-1]["content"][0]["text"] for m in train_rows["messages"]]
+    trained_on = train_answers(release, checkpoint.config, cache_dir)
     answers = {
         "model": generate(checkpoint.model, tokenizer, examples, max_new=checkpoint.answer_tokens),
-        **baseline_answers(examples, train_answers),
+        **baseline_answers(examples, trained_on),
     }
     scores = score(answers, examples)
     return Evaluation(scores, figures(scores), answers)

@@ -26,7 +26,6 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,11 +33,10 @@ import torch
 from curate.contract import HOTBAR_ACTIONS
 from curate.formats.chat import Turn, prompt
 from curate.formats.images import to_jpeg
-from curate.formats.prompts import PROMPTS
 from curate.labelers.instruction import instruction_text
 from curate.labelers.text import NO_OP as TEXT_NO_OP
 from curate.labelers.text import TextActionError, parse_text_action
-from curate.reference.data import Example, encode, load_rows
+from curate.reference.data import Example, encode
 from curate.reference.evaluate import NOOP, parts
 from curate.reference.sample import generate
 from curate.reference.train import Checkpoint
@@ -320,25 +318,22 @@ def closed_loop(
 
 def play_release(
     checkpoint: Checkpoint,
-    release: Path,
     recipe: dict,
+    answers: Sequence[str],
     episodes: int,
     max_steps: int,
-    cache_dir: Path | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> dict:
-    """`closed_loop` for a checkpoint of a release: its protocol from the release's recipe, the
-    forms it can play; `{"skipped": why}` where it cannot play."""
+    """`closed_loop` for a checkpoint: the protocol of its release's (normalised) recipe, played
+    in every form its training `answers` have; `{"skipped": why}` where it cannot play."""
     protocol = protocol_of(recipe, episodes, max_steps)
     if protocol is None:
         return {"skipped": NO_WORLD}
-    config = checkpoint.config
-    if config not in (*PLAYABLE, "all_in_one"):
-        return {"skipped": f"{config} answers have no `Action:` line to play"}
-    rows = load_rows(release, config, "train", cache_dir, images=False)["messages"]
-    # the forms it trained on, by the prompts of its rows (an all_in_one row asks for one)
-    asked = {m[0]["content"][0]["text"].split("\n")[0] for m in rows}
-    forms = [f for f in PLAYABLE if any(a.startswith(PROMPTS[f].split("`Action:`")[0])
-                                        for a in asked)]  # fmt: skip
-    lines = [parts(m[-1]["content"][0]["text"]).get("Action") for m in rows]
-    return closed_loop(checkpoint, protocol, [a for a in lines if a], forms, say)
+    said = [parts(a) for a in answers]
+    lines = [p["Action"] for p in said if "Action" in p]
+    asked = {"grounding_coa" if "Grounding" in p else "motion_coa" if "Motion" in p
+             else "text_action" for p in said if "Action" in p}  # fmt: skip
+    forms = [f for f in PLAYABLE if f in asked]
+    if not forms:
+        return {"skipped": f"{checkpoint.config} answers have no `Action:` line to play"}
+    return closed_loop(checkpoint, protocol, lines, forms, say)

@@ -93,8 +93,9 @@ def validate(
             total = scores if total is None else total + scores
             if config == plays and seed == spec.seeds[0] and spec.closed_loop.episodes:
                 loop = spec.closed_loop  # one model plays: the first seed's
-                closed = play_release(checkpoint, release, meta.recipe, loop.episodes,
-                                      loop.max_steps, cache_dir, say)  # fmt: skip
+                answers = [e.answer for e in data.examples]  # the train split, read once
+                closed = play_release(checkpoint, meta.recipe, answers, loop.episodes,
+                                      loop.max_steps, say)  # fmt: skip
             curves.append(checkpoint.loss)
             shape = checkpoint.model.config
             model = {"d_model": shape.d_model, "layers": shape.layers, "heads": shape.heads,

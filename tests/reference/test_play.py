@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from curate.reference.evaluate import train_answers
 from curate.reference.play import (
     NO_WORLD,
     SEED_BASE,
@@ -87,8 +88,9 @@ def test_a_tiny_model_plays_the_world_end_to_end(world_release, tmp_path):
     options = TrainOptions(steps=4, batch_size=8, seed=0)
     checkpoint = train(world_release, "all_in_one", options, cache_dir=tmp_path)
     said: list[str] = []
-    got = play_release(checkpoint, world_release, meta.recipe, episodes=2, max_steps=12,
-                       cache_dir=tmp_path, say=said.append)  # fmt: skip
+    answers = train_answers(world_release, "all_in_one", tmp_path)
+    got = play_release(checkpoint, meta.recipe, answers, episodes=2, max_steps=12,
+                       say=said.append)  # fmt: skip
     protocol = got["protocol"]
     assert protocol["tasks"] == ["mine_block:dirt"] and protocol["episodes_per_task"] == 2
     assert protocol["forms"] == ["text_action", "motion_coa"]
@@ -101,18 +103,20 @@ def test_a_tiny_model_plays_the_world_end_to_end(world_release, tmp_path):
     assert got["tasks"]["mine_block:dirt"]["model"] == overall["model"]  # one task
     assert got["decisions_per_second"] > 0
     # the same protocol, the same play: every policy is seeded
-    again = play_release(checkpoint, world_release, meta.recipe, 2, 12, cache_dir=tmp_path)
+    again = play_release(checkpoint, meta.recipe, answers, 2, 12)
     assert again["overall"] == got["overall"]
     # a text_action model plays its own form only
     single = train(world_release, "text_action", options, cache_dir=tmp_path)
-    alone = play_release(single, world_release, meta.recipe, 1, 8, cache_dir=tmp_path)
+    own = train_answers(world_release, "text_action", tmp_path)
+    alone = play_release(single, meta.recipe, own, 1, 8)
     assert alone["protocol"]["forms"] == ["text_action"] and "forms" not in alone["overall"]
 
 
 def test_recordings_without_a_world_are_offline_only(tiny, tmp_path):
     meta = ReleaseMeta.read(tiny)
     checkpoint = train(tiny, "text_action", TrainOptions(steps=2, batch_size=8), cache_dir=tmp_path)
-    assert play_release(checkpoint, tiny, meta.recipe, 2, 10) == {"skipped": NO_WORLD}
+    answers = train_answers(tiny, "text_action", tmp_path)
+    assert play_release(checkpoint, meta.recipe, answers, 2, 10) == {"skipped": NO_WORLD}
 
 
 def test_validate_plays_the_world_and_the_card_shows_it(world_release, tmp_path):
