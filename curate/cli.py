@@ -142,7 +142,13 @@ def build(
         Path | None, typer.Option(help="Release folder [default: releases/NAME-VERSION]")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Episodes built in parallel")] = 1,
-    executor: Annotated[str, typer.Option(help="local")] = "local",
+    executor: Annotated[
+        str, typer.Option(help="local (this machine) | ray (pip install 'curate[ray]')")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="ray: the cluster's head, HOST:PORT or auto [default: start one here]"),
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help="Fail when a recording is quarantined (the rest built and kept)")
     ] = False,
@@ -155,13 +161,14 @@ def build(
     from curate.release.build import build as run_build
     from curate.release.recipe import RecipeError
 
+    start = time.monotonic()
     try:
         with (
             _interruptible("run the same command again to resume where it stopped"),
             progress() as report,
         ):
-            result = run_build(recipe, out, workers=workers, executor=executor, strict=strict,
-                               report=report)  # fmt: skip
+            result = run_build(recipe, out, workers=workers, executor=executor, address=address,
+                               strict=strict, report=report)  # fmt: skip
     except (RecipeError, LabelerError, BuildError, OSError) as exc:  # not a bug: say what to do
         raise fail(str(exc)) from None
     meta = result.meta
@@ -172,10 +179,13 @@ def build(
     episodes = {s: len(ids) for s, ids in meta.episodes.items()}
     share = episodes["validation"] / max(sum(episodes.values()), 1)
     asked = meta.recipe["validation"]
+    run = result.run
+    rates = f"; episodes built at {run.rates()}" if run else ""
     err.print(
-        f"built {result.folder}: {rows} rows; episodes {episodes['train']} train, "
-        f"{episodes['validation']} validation ({share:.0%} of them, asked {asked:.0%}); "
-        f"{len(meta.quarantine)} quarantined, {len(meta.filtered)} filtered",
+        f"built {result.folder} in {time.monotonic() - start:.1f} s: {rows} rows; episodes "
+        f"{episodes['train']} train, {episodes['validation']} validation ({share:.0%} of them, "
+        f"asked {asked:.0%}); {len(meta.quarantine)} quarantined, {len(meta.filtered)} "
+        f"filtered{rates}",
         highlight=False,
     )
     for q in meta.quarantine:

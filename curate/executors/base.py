@@ -10,15 +10,21 @@ run: in this process, in a process pool, on a cluster.
 
 from __future__ import annotations
 
+import hashlib
+import platform
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
 MARKER = "done.json"
+# Libraries whose versions shape a release's bytes (parquet, Arrow casts, JPEG, decoded frames);
+# OpenCV is named by the version it reports, as imported.
+LIBRARIES = ("pyarrow", "polars", "numpy", "pillow", "av", "datasets")
 
 
 class Task(Protocol):
@@ -48,8 +54,31 @@ def run_marked(step: Callable[[T], BaseModel], task: T) -> str:
     return text
 
 
+def library_versions() -> dict[str, str]:
+    """The versions of the libraries that write a release's bytes, on this machine."""
+    import cv2
+
+    return {name: package_version(name) for name in LIBRARIES} | {"opencv": cv2.__version__}
+
+
+def runtime() -> dict[str, str]:
+    """What a worker must share with the driver for its parts to be the driver's bytes: Python,
+    curate (its version and the hash of its source files, so an edited checkout on one node is
+    caught) and the libraries."""
+    package = Path(__file__).parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return {
+        "python": platform.python_version(),
+        "curate": package_version("curate"),
+        "curate source": digest.hexdigest()[:16],
+    } | library_versions()
+
+
 class Executor(ABC):
-    """Runs `step` over tasks, skipping those a marker says are finished."""
+    """Runs `step` over tasks, skipping those a marker says are finished; at most `workers`
+    tasks are in flight, so memory follows the work in flight, not the number of tasks."""
 
     name: str
 
@@ -61,19 +90,20 @@ class Executor(ABC):
         step: Callable[[T], R],
         tasks: Sequence[T],
         result: type[R],
-        on_done: Callable[[R], None] | None = None,
+        on_done: Callable[[R, bool], None] | None = None,
     ) -> list[R]:
-        """Results of `step` over `tasks`, in task order; `on_done` sees each as it finishes."""
+        """Results of `step` over `tasks`, in task order; `on_done(result, resumed)` sees each as
+        it finishes (`resumed`: read from the marker of an earlier run)."""
         results = [self.finished(task, result) for task in tasks]
         todo = [i for i, r in enumerate(results) if r is None]
         for r in results:
             if r is not None and on_done:
-                on_done(r)
+                on_done(r, True)
         marked = partial(run_marked, step)
         for j, text in self.execute(marked, [tasks[i] for i in todo]):
             done = results[todo[j]] = result.model_validate_json(text)
             if on_done:
-                on_done(done)
+                on_done(done, False)
         return results  # type: ignore[return-value]  # every None was replaced
 
     @staticmethod

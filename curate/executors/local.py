@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from curate.executors.base import BuildError, Executor, T
@@ -22,10 +22,20 @@ class LocalExecutor(Executor):
         # in a locked state.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-            futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+            pending: dict[Future[str], int] = {}
+            queued = iter(enumerate(tasks))
             try:
-                for future in as_completed(futures):
-                    yield futures[future], future.result()
+                while True:
+                    # one task queued behind each busy worker, so none waits for the driver
+                    for i, task in queued:
+                        pending[pool.submit(fn, task)] = i
+                        if len(pending) >= 2 * self.workers:
+                            break
+                    if not pending:
+                        return
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield pending.pop(future), future.result()
             except BrokenProcessPool:
                 raise BuildError(
                     "a worker process died (out of memory, or a crash in a native library); "

@@ -23,15 +23,16 @@ from curate.episode import FrameReader, FrameRef
 from curate.readers import RecordingError
 
 
-def read_frames(ref: FrameRef, readers: Sequence[FrameReader]) -> None:
+def read_frames(ref: FrameRef, readers: Sequence[FrameReader]) -> int:
     """Decode the frames any reader asked for, once, in tick order, and hand each frame to the
-    readers that asked for it."""
+    readers that asked for it; returns how many frames that was."""
     asked = [set(reader.ticks) for reader in readers]
     wanted = sorted(set().union(*asked))
     for tick, frame in zip(wanted, iter_frames(ref, wanted), strict=True):
         for reader, ticks in zip(readers, asked, strict=True):
             if tick in ticks:
                 reader.take(tick, frame)
+    return len(wanted)
 
 
 def probe(video: Path) -> tuple[int, float]:

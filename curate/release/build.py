@@ -20,7 +20,7 @@ from curate.hashing import sha256_file
 from curate.release import card
 from curate.release.meta import SPLITS, ChartCounts, Excluded, ReleaseMeta, content_hash
 from curate.release.plan import Plan, plan
-from curate.release.progress import Counter, Reporter
+from curate.release.progress import Counter, Reporter, Throughput
 from curate.release.recipe import RecipeError
 from curate.release.step import (
     EpisodeResult,
@@ -39,6 +39,7 @@ class BuildReport:
     folder: Path
     meta: ReleaseMeta
     reused: bool = False  # the release already existed with this fingerprint
+    run: Throughput | None = None  # what this run built, and how fast
 
 
 def build(
@@ -47,6 +48,7 @@ def build(
     *,
     workers: int = 1,
     executor: str = "local",
+    address: str | None = None,
     strict: bool = False,
     report: Reporter | None = None,
 ) -> BuildReport:
@@ -67,7 +69,7 @@ def build(
             f"{out} holds another build (fingerprint {existing.fingerprint[:12]}); remove it, or "
             "build to another --out, or bump `version`"
         )
-    staging = staging_folder(out)
+    staging = staging_folder(out).absolute()
     if staging.exists() and _read(staging / FINGERPRINT_FILE) != the_plan.fingerprint:
         shutil.rmtree(staging)  # an interrupted build of something else: nothing to resume
     staging.mkdir(parents=True, exist_ok=True)
@@ -87,9 +89,16 @@ def build(
         for p in the_plan.recordings
     ]
     counter = Counter(report, "building episodes", len(tasks))
-    results = make_executor(executor, workers).run(
-        build_episode, tasks, EpisodeResult, lambda _: counter.add(1)
+    run = Throughput()
+
+    def done(result: EpisodeResult, resumed: bool) -> None:
+        run.add(result.ticks, result.frames, resumed)
+        counter.add(1, run.rates())
+
+    results = make_executor(executor, workers, address).run(
+        build_episode, tasks, EpisodeResult, done
     )
+    run.stop()
     results = _deduplicate(results)
     problems = the_plan.unfetched + _excluded(results, "quarantined")
     if strict and problems:
@@ -107,7 +116,7 @@ def build(
     (staging / FINGERPRINT_FILE).unlink()
     shutil.rmtree(staging / "work")
     staging.rename(out)
-    return BuildReport(out, meta)
+    return BuildReport(out, meta, run=run)
 
 
 def staging_folder(out: Path) -> Path:

@@ -8,12 +8,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from importlib.metadata import version as package_version
 from pathlib import Path
 
-import cv2
-
 from curate.contract import FPS
+from curate.executors.base import library_versions
 from curate.hashing import code_sha256
 from curate.labelers import LabelerError, registry
 from curate.readers import episode_id_of
@@ -31,6 +29,7 @@ from curate.release.recipe import (
     resolve_source,
 )
 from curate.sources import (
+    HashCache,
     Recording,
     folder_recordings,
     recording_files,
@@ -39,8 +38,6 @@ from curate.sources import (
 )
 from curate.sources.download import DownloadError, fetch_index, jsonl_path
 
-# Libraries whose versions shape a release's bytes (parquet, Arrow casts, JPEG, decoded frames).
-LIBRARIES = ("pyarrow", "polars", "numpy", "pillow", "av", "datasets")  # and OpenCV, as imported
 # The modules a build runs, besides its labelers': their code, and what they import, is hashed.
 BUILD_MODULES = (
     "curate.release.build",
@@ -49,6 +46,7 @@ BUILD_MODULES = (
     "curate.readers.minestudio",
     "curate.readers.video",
 )
+HASHES = "cache/hashes.sqlite"  # beside the recipe: the sha256s of its inputs, kept across builds
 SMALL_BUILD = 20  # below this many recordings, the validation share is met exactly
 
 
@@ -77,7 +75,8 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     """Validate the recipe, find (generate, download) its recordings, fingerprint the request."""
     recipe = load_recipe(recipe_path)
     labelers = labeler_versions(recipe)
-    found, unfetched = recordings(recipe, recipe_path.parent, report)
+    # absolute: tasks name their inputs for workers that may not share this process's folder
+    found, unfetched = recordings(recipe, recipe_path.absolute().parent, report)
     if not found:
         first = f"; first: {unfetched[0].name}: {unfetched[0].reason}" if unfetched else ""
         raise RecipeError(f"{recipe_path}: the sources hold no recording{first}")
@@ -85,10 +84,8 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     inputs = [Input(name=p.recording.name, format=p.recording.format, sha256=p.recording.sha256)
               for p in found]  # fmt: skip
     modules = [*BUILD_MODULES, *(recipe.labeler(s).__module__ for s in labelers)]
-    libraries = {name: package_version(name) for name in LIBRARIES} | {"opencv": cv2.__version__}
-    asked = fingerprint(
-        fingerprinted(recipe.normalised()), labelers, inputs, about, code_sha256(modules), libraries
-    )
+    asked = fingerprint(fingerprinted(recipe.normalised()), labelers, inputs, about,
+                        code_sha256(modules), library_versions())  # fmt: skip
     return Plan(recipe, labelers, found, unfetched, inputs, about, asked)
 
 
@@ -123,12 +120,14 @@ def recordings(
     the rest are still built). Names carry the source's index, so two sources never clash."""
     found: list[tuple[Recording, Source]] = []
     failed: list[Excluded] = []
+    hashes = HashCache(base / HASHES)
     for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
         if isinstance(source, FolderSource):
             counter = Counter(report, f"hashing recordings of source {i}", lazy=True)
             if not source.path.is_dir():
                 raise RecipeError(f"sources.{i}.path: no folder {source.path.name} there")
-            held = folder_recordings(source.format, source.path, f"{source.format}{i}", counter.set)
+            held = folder_recordings(source.format, source.path, f"{source.format}{i}",
+                                     counter.set, hashes)  # fmt: skip
         elif isinstance(source, IndexSource):
             counter = Counter(report, "downloading VPT recordings (bytes)")
             held, missed = _fetched(source, i, counter)
@@ -137,8 +136,9 @@ def recordings(
             frames = source.episodes * round(source.seconds * FPS)
             counter = Counter(report, "recording synthetic gameplay (frames)", frames, lazy=True)
             held = synth_recordings(source.cache, source.episodes, source.seconds, source.seed,
-                                    f"synth{i}", counter.set, source.tasks)  # fmt: skip
+                                    f"synth{i}", counter.set, source.tasks, hashes)  # fmt: skip
         found += [(r, source) for r in sorted(held, key=lambda r: r.name)]
+    hashes.close()
     splits = assign_splits([episode_id_of(r.path) for r, _ in found], recipe.validation)
     planned = [
         Planned(

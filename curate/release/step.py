@@ -68,6 +68,7 @@ class EpisodeResult(BaseModel):
     reason: str | None = None  # why it was filtered or quarantined
     episode_id: str | None = None
     ticks: int = 0
+    frames: int = 0  # decoded and used by its labelers and images
     warnings: list[str] = []
     rows: dict[str, int] = {}  # config -> rows
     bytes: dict[str, int] = {}  # config -> Arrow bytes of its rows
@@ -119,10 +120,11 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     consumers: list[FrameReader] = list(readers.values())
     if jpeg is not None:
         consumers.append(jpeg)
+    frames = 0
     if consumers:
         if episode.frames is None:
             raise RecordingError(task.recording, "no video: the recipe's configs need frames")
-        read_frames(episode.frames, consumers)
+        frames = read_frames(episode.frames, consumers)
     for space, lab in labelers.items():
         if lab.needs_frames:
             own[space] = lab.label(episode, readers.get(space))
@@ -141,6 +143,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
         written |= write_sft(episode, rows, jpeg.jpeg, sft, options, task.work)
     return result.model_copy(
         update={
+            "frames": frames,
             "rows": {c: n for c, (n, _) in written.items()},
             "bytes": {c: size for c, (_, size) in written.items()},
             "stats": stats,

@@ -7,7 +7,10 @@ so the same inputs in another folder give the same fingerprint.
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,30 +42,78 @@ def recording_files(fmt: str, path: Path) -> list[Path]:
     return [p for p in (path, path.with_suffix(".mp4")) if p.exists()]
 
 
-def recording_sha256(files: list[Path], known: dict[Path, str] | None = None) -> str:
+HASH_THREADS = 8  # files hashed at once: hashlib releases the GIL, and storage may be remote
+
+
+class HashCache:
+    """sha256s of files already hashed, keyed by path, size, modification time (ns) and inode,
+    in an SQLite file of the recipe's cache folder: a rebuild over hundreds of GB rehashes only
+    the files that changed. Safe to share between threads and between builds."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False, timeout=60)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INT, mtime_ns INT,"
+            " inode INT, sha256 TEXT)"
+        )
+        self.lock = threading.Lock()
+
+    def sha256(self, path: Path) -> str:
+        st = path.stat()
+        key = (str(path.absolute()), st.st_size, st.st_mtime_ns, st.st_ino)
+        with self.lock:
+            row = self.db.execute(
+                "SELECT sha256 FROM hashes WHERE path=? AND size=? AND mtime_ns=? AND inode=?", key
+            ).fetchone()
+        if row:
+            return row[0]
+        sha = sha256_file(path)
+        with self.lock, self.db:
+            self.db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", (*key, sha))
+        return sha
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def recording_sha256(
+    files: list[Path], known: dict[Path, str] | None = None, cache: HashCache | None = None
+) -> str:
     """One hash for a recording: each file's name and sha256 (taken from `known` when a download
-    already hashed it while streaming)."""
+    already hashed it while streaming, or from `cache` when the file has not changed)."""
     known = known or {}
-    return sha256_json([[f.name, known.get(f) or sha256_file(f)] for f in files])
+    hash_of = cache.sha256 if cache else sha256_file
+    return sha256_json([[f.name, known.get(f) or hash_of(f)] for f in files])
 
 
 def folder_recordings(
-    fmt: str, folder: Path, prefix: str, progress: Callable[[int], None] | None = None
+    fmt: str,
+    folder: Path,
+    prefix: str,
+    progress: Callable[[int], None] | None = None,
+    cache: HashCache | None = None,
 ) -> list[Recording]:
-    """Every recording under `folder`: `*.jsonl` files (VPT) or rollout folders (MineStudio)."""
+    """Every recording under `folder`: `*.jsonl` files (VPT) or rollout folders (MineStudio),
+    hashed HASH_THREADS at a time."""
     if not folder.is_dir():
         raise RecordingError(folder, f"{fmt} source folder does not exist")
     if fmt == "minestudio":
         found = sorted(p.parent for p in folder.rglob("action.jsonl"))
     else:
         found = sorted(folder.rglob("*.jsonl"))
-    recordings = []
-    for done, p in enumerate(found, start=1):
+
+    def hashed(p: Path) -> Recording:
         rel = p.relative_to(folder).as_posix()
-        sha = recording_sha256(recording_files(fmt, p))
-        recordings.append(Recording(f"{prefix}/{rel}", fmt, folder, rel, sha))
-        if progress:
-            progress(done)  # hashing hundreds of GB of video takes a while: say so
+        return Recording(f"{prefix}/{rel}", fmt, folder, rel,
+                         recording_sha256(recording_files(fmt, p), cache=cache))  # fmt: skip
+
+    with ThreadPoolExecutor(min(HASH_THREADS, len(found)) or 1) as pool:
+        recordings = []
+        for done, recording in enumerate(pool.map(hashed, found), start=1):
+            recordings.append(recording)
+            if progress:
+                progress(done)  # hashing hundreds of GB of video takes a while: say so
     return recordings
 
 
@@ -74,6 +125,7 @@ def synth_recordings(
     prefix: str = "synth",
     progress: Callable[[int], None] | None = None,
     tasks: list[str] | None = None,
+    hashes: HashCache | None = None,
 ) -> list[Recording]:
     """Recordings of curate's own world, generated into `cache` once and reused after.
 
@@ -90,4 +142,4 @@ def synth_recordings(
         synthesize(folder, episodes, seconds, seed, progress, tasks)
         asked = {"episodes": episodes, "seconds": seconds, "seed": seed, "tasks": tasks}
         marker.write_text(json.dumps(asked))
-    return folder_recordings("vpt", folder, prefix)
+    return folder_recordings("vpt", folder, prefix, cache=hashes)

@@ -43,11 +43,13 @@ import re
 import socket
 import ssl
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -64,6 +66,7 @@ _FLUSH_SECONDS = 5.0  # a long fetch saves the manifest this often, so a crash l
 _RETRY_CODES = {408, 425, 429}  # plus every 5xx: the server may answer the next attempt
 _AGENT = "curate"  # some CDNs refuse urllib's default agent
 _PROBE = 3  # first segments that, failing alike, stop a fetch
+DOWNLOADS = 4  # segments fetched at once, once the first has arrived
 
 # OpenAI's public index files of the VPT contractor data, by file name: the README of
 # github.com/openai/Video-Pre-Training ("Contractor Demonstrations", one per recorder version)
@@ -200,6 +203,7 @@ def fetch_index(
     timeout: float = 30.0,
     retries: int = 3,
     backoff: float = 1.0,
+    parallel: int = DOWNLOADS,
 ) -> FetchResult:
     """Fetch the first `limit` segments of `index` into `cache`; failed segments are reported.
 
@@ -207,8 +211,9 @@ def fetch_index(
     (action-only builds). `progress` receives the byte count of each chunk received, for a bar.
     `timeout` bounds each connect or read that stalls; `retries` counts attempts that made no
     progress (a dropped transfer that grew the `.part` resumes without using one up), spaced by
-    `backoff * 2**k` seconds. Raises `DownloadError` for a bad index, or when the first
-    segments that needed the network all failed for one reason; `OSError` for local errors.
+    `backoff * 2**k` seconds; `parallel` segments download at once. Raises `DownloadError` for
+    a bad index, or when the first segments that needed the network all failed for one reason;
+    `OSError` for local errors.
     """
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
@@ -224,36 +229,69 @@ def fetch_index(
         _ensure,
         cache=cache,
         manifest=manifest,
-        progress=progress,
+        progress=_serialised(progress) if progress else None,
         timeout=timeout,
         retries=retries,
         backoff=backoff,
     )
+    wanted = vpt.relpaths[:limit]
+
+    def segment(relpath: str) -> dict[str, str]:
+        return {rel: fetch(base + quote(rel), rel) for rel in _files(relpath, video)}
+
     # Every failure so far, while all failed alike and no segment was fetched; None after.
     probe: list[DownloadError] | None = []
+    k = 0
+    pool = ThreadPoolExecutor(parallel)
     try:
-        for relpath in vpt.relpaths[:limit]:
-            files = [jsonl_path(relpath)] + ([relpath] if video else [])
-            cached = all(manifest.verified(cache, rel) for rel in files)
+        # The probe: one segment at a time until one arrives over the network, so a dead mirror
+        # costs _PROBE requests and no more; then `parallel` at once, taken in index order.
+        while probe is not None and k < len(wanted):
+            relpath, k = wanted[k], k + 1
+            cached = all(manifest.verified(cache, rel) for rel in _files(relpath, video))
             try:
-                segment = {rel: fetch(base + quote(rel), rel) for rel in files}
+                hashes.update(segment(relpath))
             except DownloadError as exc:
                 failures[relpath] = str(exc)
-                if probe is not None:
-                    probe = [*probe, exc] if all(e.kind == exc.kind for e in probe) else None
+                probe = [*probe, exc] if all(e.kind == exc.kind for e in probe) else None
                 if probe and len(probe) == _PROBE and (exc.retried or not paths):
                     raise _stopped(index, base, cache, probe, len(paths)) from None
             else:
-                hashes.update(segment)
-                paths.append(cache / files[0])
+                paths.append(cache / jsonl_path(relpath))
                 if not cached:
                     probe = None
             manifest.save(every=_FLUSH_SECONDS)
+        rest = wanted[k:]
+        for relpath, future in zip(rest, [pool.submit(segment, r) for r in rest], strict=True):
+            try:
+                hashes.update(future.result())
+            except DownloadError as exc:
+                failures[relpath] = str(exc)
+            else:
+                paths.append(cache / jsonl_path(relpath))
+            manifest.save(every=_FLUSH_SECONDS)
     finally:
+        pool.shutdown(cancel_futures=True)
         manifest.save()
     if probe and not paths:  # fewer than _PROBE segments, all failed alike
         raise _stopped(index, base, cache, probe, 0)
     return FetchResult(paths, failures, hashes)
+
+
+def _files(relpath: str, video: bool) -> list[str]:
+    """The files of one segment to fetch: its .jsonl, and its .mp4 unless action-only."""
+    return [jsonl_path(relpath)] + ([relpath] if video else [])
+
+
+def _serialised(progress: Callable[[int], None]) -> Callable[[int], None]:
+    """`progress`, called by one download thread at a time."""
+    lock = threading.Lock()
+
+    def report(n: int) -> None:
+        with lock:
+            progress(n)
+
+    return report
 
 
 def _stopped(
@@ -429,6 +467,7 @@ class _Manifest:
         self.entries = self._load(warn=True)
         self.new: dict[str, dict] = {}
         self.saved = time.monotonic()
+        self.lock = threading.Lock()  # download threads put, the fetch's thread saves
 
     def _load(self, warn: bool = False) -> dict[str, dict]:
         try:
@@ -459,16 +498,19 @@ class _Manifest:
         return None
 
     def put(self, rel: str, size: int, sha256: str) -> None:
-        self.entries[rel] = self.new[rel] = {"size": size, "sha256": sha256}
+        with self.lock:
+            self.entries[rel] = self.new[rel] = {"size": size, "sha256": sha256}
 
     def save(self, every: float = 0.0) -> None:
         if not self.new or time.monotonic() - self.saved < every:
             return
-        files = {**self._load(), **self.new}
+        with self.lock:
+            new, self.new = self.new, {}
+        files = {**self._load(), **new}
         text = json.dumps({"version": MANIFEST_VERSION, "files": files}, indent=1, sort_keys=True)
         with tempfile.NamedTemporaryFile(
             "w", dir=self.path.parent, prefix=MANIFEST, suffix=".tmp", delete=False
         ) as tmp:
             tmp.write(text + "\n")
         os.replace(tmp.name, self.path)
-        self.new, self.saved = {}, time.monotonic()
+        self.saved = time.monotonic()

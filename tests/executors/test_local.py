@@ -37,7 +37,7 @@ def test_results_in_task_order_with_markers(tmp_path):
     tasks = [Square(tmp_path / str(i), i) for i in range(5)]
     seen: list[int] = []
     results = make_executor("local", workers=2).run(
-        square, tasks, Squared, lambda r: seen.append(r.x)
+        square, tasks, Squared, lambda r, _: seen.append(r.x)
     )
     assert [r.y for r in results] == [0, 1, 4, 9, 16] and sorted(seen) == [0, 1, 2, 3, 4]
     assert all((t.work / MARKER).exists() for t in tasks)

@@ -144,7 +144,7 @@ def test_interrupted_build_resumes(raw, release, tmp_path, monkeypatch):
         def start(self, what, total):
             self.stage = what
 
-        def update(self, done):
+        def update(self, done, note=""):
             if self.stage == "building episodes":
                 raise KeyboardInterrupt
 
