@@ -10,9 +10,12 @@ are written (a few KB a frame: an hour at stride 1 and 640x360 holds a few GB).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import polars as pl
@@ -21,11 +24,12 @@ import pyarrow.parquet as pq
 from curate.contract import FRAME_HEIGHT
 from curate.cursor import draw_cursor
 from curate.episode import Episode, episode_rng, resample
-from curate.formats.chat import SCHEMA, Turn, chat_table, mixture_forms
+from curate.formats.chat import ROW_GROUP, SCHEMA, WRITE_OPTIONS, Turn, chat_table, mixture_forms
 from curate.formats.images import to_jpeg
 from curate.labelers import Labeler
 
-ROWS_PER_WRITE = 256  # rows are built and written in blocks, so memory stays bounded
+SPILL_BYTES = 256 * 2**20  # an episode's JPEGs kept in memory; beyond, in a file
+ROWS_PER_WRITE = 2 * ROW_GROUP  # rows built and written at a time, so memory stays bounded
 
 
 @dataclass(frozen=True)
@@ -90,13 +94,19 @@ def plan_rows(
 
 
 class JpegFrames:
-    """A frame reader that keeps the JPEG bytes of the ticks it asks for, with the cursor drawn
-    on VPT frames while a GUI is open (VPT videos have none; ACTION_SPACES.md section 2)."""
+    """A frame reader that encodes the ticks it asks for as JPEG, with the cursor drawn on VPT
+    frames while a GUI is open (VPT videos have none; ACTION_SPACES.md section 2).
 
-    def __init__(self, episode: Episode, ticks: list[int], options: SftOptions) -> None:
+    The JPEGs stay in memory up to SPILL_BYTES, then go to an unnamed file in `spill` (an hour
+    at 640x360 is gigabytes): a build's memory does not grow with episode length."""
+
+    def __init__(self, episode: Episode, ticks: list[int], options: SftOptions, spill: Path):
         self.ticks = ticks
         self.options = options
-        self.jpeg: dict[int, bytes] = {}
+        # closed by `read`; the file it may roll over to has no name, so even a killed build
+        # leaves nothing behind
+        self._out = tempfile.SpooledTemporaryFile(SPILL_BYTES, dir=str(spill))  # noqa: SIM115
+        self._where: dict[int, tuple[int, int]] = {}  # tick -> (offset, length) in `_out`
         draw = episode.source == "vpt"
         self._cursor = {
             t: (x, y)
@@ -116,7 +126,31 @@ class JpegFrames:
             x, y = self._cursor[tick]
             frame = draw_cursor(frame, x * scale, y * scale)
         o = self.options
-        self.jpeg[tick] = to_jpeg(frame, o.width, o.height, o.quality)
+        data = to_jpeg(frame, o.width, o.height, o.quality)
+        self._where[tick] = (self._out.tell(), len(data))
+        self._out.write(data)
+
+    @contextmanager
+    def read(self) -> Iterator[Mapping[int, bytes]]:
+        """tick -> JPEG bytes of every frame taken; the spill is gone after."""
+        with self._out:
+            yield _Spilled(self._out, self._where)
+
+
+class _Spilled(Mapping[int, bytes]):
+    def __init__(self, data: IO[bytes], where: dict[int, tuple[int, int]]) -> None:
+        self.data, self.where = data, where
+
+    def __getitem__(self, tick: int) -> bytes:
+        start, length = self.where[tick]
+        self.data.seek(start)
+        return self.data.read(length)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.where)
+
+    def __len__(self) -> int:
+        return len(self.where)
 
 
 def write_sft(
@@ -140,7 +174,7 @@ def write_sft(
         elif config.startswith("grounding"):  # a tick without grounding has no row here
             kept = [i for i, g in zip(rows, grounded, strict=True) if g]
         size = 0
-        with pq.ParquetWriter(work / f"{config}.parquet", SCHEMA, compression="zstd") as out:
+        with pq.ParquetWriter(work / f"{config}.parquet", SCHEMA, **WRITE_OPTIONS) as out:
             for start in range(0, len(kept), ROWS_PER_WRITE):
                 block = slice(start, start + ROWS_PER_WRITE)
                 table = chat_table(
@@ -153,7 +187,7 @@ def write_sft(
                     forms=forms[block] if forms else None,
                     **common,
                 )
-                out.write_table(table)
+                out.write_table(table, row_group_size=ROW_GROUP)
                 size += table.nbytes
         written[config] = (len(kept), size)
     return written

@@ -96,7 +96,9 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
     try:
         with av.open(str(ref.path)) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            # One thread: a build runs one decoder per worker and workers per core; FFmpeg's
+            # frame threads would only contend with the other workers (measured: bench/README).
+            stream.codec_context.thread_count = 1
             for index, frame in enumerate(container.decode(stream)):
                 if index in by_source:
                     image = frame.to_ndarray(format="rgb24")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from curate.executors import make_executor
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
+from curate.formats.chat import WRITE_OPTIONS
 from curate.hashing import sha256_file
 from curate.release import card
 from curate.release.meta import SPLITS, ChartCounts, Excluded, ReleaseMeta, content_hash
@@ -144,8 +145,11 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult]) -> Re
             ]
             for s in SPLITS
         }
-        schema = ticks_schema_of(recipe) if config == "ticks" else CHAT_SCHEMA
-        for paths in write_config(staging, config, parts, schema).values():
+        if config == "ticks":
+            written = write_config(staging, config, parts, ticks_schema_of(recipe))
+        else:
+            written = write_config(staging, config, parts, CHAT_SCHEMA, options=WRITE_OPTIONS)
+        for paths in written.values():
             files.update({p: sha256_file(staging / p) for p in paths})
         counts[config] = {s: sum(r.rows[config] for r in built if r.split == s) for s in SPLITS}
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from curate.episode import Episode, FrameReader, as_frame
 from curate.formats.sft import JpegFrames, SftOptions, plan_rows, write_sft
+from curate.formats.ticks import ROW_GROUP as TICKS_ROW_GROUP
 from curate.formats.ticks import ticks_schema, ticks_table
 from curate.readers import RecordingError, read_episode
 from curate.readers.video import read_frames
@@ -116,7 +117,8 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     sft = [c for c in recipe.configs if c != "ticks"]
     options = sft_options(recipe)
     rows = plan_rows(episode, _joined(episode, own), labelers, options) if sft else None
-    jpeg = JpegFrames(episode, rows.frame_ticks, options) if rows else None
+    task.work.mkdir(parents=True, exist_ok=True)
+    jpeg = JpegFrames(episode, rows.frame_ticks, options, task.work) if rows else None
     consumers: list[FrameReader] = list(readers.values())
     if jpeg is not None:
         consumers.append(jpeg)
@@ -133,14 +135,15 @@ def _build(task: EpisodeTask) -> EpisodeResult:
         rows = rows.with_grounding(labels)
     stats = {space: lab.stats(episode, own[space]) for space, lab in labelers.items()}
 
-    task.work.mkdir(parents=True, exist_ok=True)
     written: dict[str, tuple[int, int]] = {}
     if "ticks" in recipe.configs:
         table = ticks_table(episode, labels, ticks_schema_of(recipe))
-        pq.write_table(table, task.work / "ticks.parquet", compression="zstd")
+        pq.write_table(table, task.work / "ticks.parquet", compression="zstd",
+                       row_group_size=TICKS_ROW_GROUP)  # fmt: skip
         written["ticks"] = (table.num_rows, table.nbytes)
     if rows is not None and jpeg is not None:
-        written |= write_sft(episode, rows, jpeg.jpeg, sft, options, task.work)
+        with jpeg.read() as images:
+            written |= write_sft(episode, rows, images, sft, options, task.work)
     return result.model_copy(
         update={
             "frames": frames,

@@ -27,3 +27,16 @@ def test_long_parts_are_cut_into_shards_under_the_limit(tmp_path):
     rows = pa.concat_tables(pq.read_table(tmp_path / "out" / f) for f in files)["i"].to_pylist()
     assert rows == list(range(60))
     assert all((tmp_path / "out" / f).stat().st_size < 12_000 + 4_000 for f in files)
+
+
+def test_a_part_big_enough_is_a_shard_as_it_is(tmp_path):
+    small = [part(tmp_path / f"s{k}.parquet", 10 * k, 10, 10) for k in range(3)]
+    big = part(tmp_path / "big.parquet", 30, 40, 10)  # a quarter of the limit or more
+    parts = {"train": [small[0], big, small[1], small[2]]}
+    schema = pq.read_schema(big)
+    written = write_config(tmp_path / "out", "ticks", parts, schema, limit=60_000)["train"]
+    assert len(written) == 3  # the first small part, the big one, the last two together
+    whole = tmp_path / "out" / written[1]
+    assert whole.read_bytes() == big.read_bytes() and whole.stat().st_ino == big.stat().st_ino
+    rows = pa.concat_tables(pq.read_table(tmp_path / "out" / f) for f in written)["i"].to_pylist()
+    assert rows == [*range(10), *range(30, 70), *range(10, 30)]

@@ -39,6 +39,8 @@ class Server(ThreadingHTTPServer):
         str, list[str]
     ]  # URL path -> its next requests' faults: 503 drop stall ignore_range
     requests: list[tuple[str, str | None]]  # (URL path, Range header) of every request
+    in_flight: int  # requests being answered now, and the most at once
+    peak: int
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -49,10 +51,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         served = self.server
+        served.in_flight += 1
+        served.peak = max(served.peak, served.in_flight)
+        try:
+            self._answer(served)
+        finally:
+            served.in_flight -= 1
+
+    def _answer(self, served: Server) -> None:
         requested = self.headers.get("Range")
         served.requests.append((self.path, requested))
         queue = served.faults.get(self.path) or []
         fault = queue.pop(0) if queue else None
+        if fault == "slow":
+            time.sleep(0.3)
         body = served.files.get(self.path)
         if fault == "503":
             return self.send_error(503)
@@ -96,6 +108,7 @@ def server(tmp_path):
     """Serves three segments under /minecraft-rl/; `server.index` is the index file naming them."""
     httpd = Server(("127.0.0.1", 0), Handler)
     httpd.files, httpd.faults, httpd.requests = {}, {}, []
+    httpd.in_flight = httpd.peak = 0
     for i, relpath in enumerate(RELPATHS):
         lines = [vpt_line(keys=["w"] * (k % 2), dx=float(i + k)) for k in range(5)]
         jsonl = write_vpt(tmp_path / "src" / jsonl_path(relpath), lines).read_bytes()
@@ -142,6 +155,15 @@ def test_fresh_download_writes_verified_files_and_manifest(server, tmp_path):
     # mp4 aside: the reader checks any video it finds).
     (cache / RELPATHS[0]).unlink()
     assert read_episode(result.paths[0]).ticks.num_rows == 5
+
+
+def test_segments_after_the_first_download_at_once_and_come_back_in_order(server, tmp_path):
+    for relpath in RELPATHS:
+        server.faults["/minecraft-rl/" + jsonl_path(relpath)] = ["slow"]
+    result = fetch_index(server.index, tmp_path / "cache", limit=3, parallel=4, **FAST)
+    assert server.peak == 2  # the first alone (the probe), then the other two together
+    assert result.paths == [tmp_path / "cache" / jsonl_path(r) for r in RELPATHS]
+    assert result.failures == {}
 
 
 def test_second_fetch_needs_no_network(server, tmp_path):
