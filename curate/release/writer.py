@@ -21,7 +21,7 @@ from curate.release.meta import DATA_PATH, SPLITS
 
 SHARD_BYTES = 500 * 10**6  # at most 500 MB a shard (ARCHITECTURE.md)
 ROW_GROUP_ROWS = {"ticks": TICKS_ROW_GROUP}  # image configs: IMAGE_ROW_GROUP
-WHOLE = 4  # a part of at least limit / WHOLE (and at most the limit) is a shard as it is
+WHOLE = 16  # a part of at least limit / WHOLE (31 MB; at most the limit) is a shard as it is
 
 Piece = tuple[Path, int]  # (part file, row group)
 Shard = Path | list[Piece]  # a whole part, or row groups to write into a new file

@@ -31,10 +31,10 @@ def test_long_parts_are_cut_into_shards_under_the_limit(tmp_path):
 
 def test_a_part_big_enough_is_a_shard_as_it_is(tmp_path):
     small = [part(tmp_path / f"s{k}.parquet", 10 * k, 10, 10) for k in range(3)]
-    big = part(tmp_path / "big.parquet", 30, 40, 10)  # a quarter of the limit or more
+    big = part(tmp_path / "big.parquet", 30, 40, 10)  # a sixteenth of the limit or more
     parts = {"train": [small[0], big, small[1], small[2]]}
     schema = pq.read_schema(big)
-    written = write_config(tmp_path / "out", "ticks", parts, schema, limit=60_000)["train"]
+    written = write_config(tmp_path / "out", "ticks", parts, schema, limit=150_000)["train"]
     assert len(written) == 3  # the first small part, the big one, the last two together
     whole = tmp_path / "out" / written[1]
     assert whole.read_bytes() == big.read_bytes() and whole.stat().st_ino == big.stat().st_ino
