@@ -237,8 +237,8 @@ def projection(fps: float, ticks_per_second: float) -> None:
         if not rate:
             continue
         core_hours = frames / rate / 3600
-        print(f"| {what} | {rate:,.0f} ticks/s | {core_hours:,.0f} | {core_hours / 64:,.1f} h | "
-              f"{core_hours / 512:,.1f} h |")  # fmt: skip
+        print(f"| {what} | {rate:,.0f} ticks/s | {core_hours:,.1f} | {core_hours * 60 / 64:,.1f}"
+              f" min | {core_hours * 60 / 512:,.1f} min |")  # fmt: skip
 
 
 def main() -> None:

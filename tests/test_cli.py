@@ -4,6 +4,8 @@ exit 2; `curate build` shows progress as plain lines in a log and says how to re
 from __future__ import annotations
 
 import json
+import re
+import socket
 
 import pytest
 from typer.testing import CliRunner
@@ -128,10 +130,31 @@ def test_build_in_a_log_prints_plain_progress_lines_and_a_summary(tmp_path):
     result = runner.invoke(app, ["build", str(recipe), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    assert "building episodes: 0/2" in lines and "building episodes: 2/2" in lines
+    assert "building episodes: 0/2" in lines
+    done = next(line for line in lines if line.startswith("building episodes: 2/2 ("))
+    assert re.search(r"[\d.]+ episodes/s, [\d,]+ ticks/s, [\d,]+ frames/s\)$", done), done
     assert "hashing recordings of source 0: 2" in lines  # where a stage without a total ended
     summary = next(line for line in lines if line.startswith("built "))
+    assert re.match(r"built \S+ in [\d.]+ s: ", summary)
     assert "episodes 1 train, 1 validation (50% of them, asked 50%)" in summary
+    assert "episodes built at" in summary and "frames/s" in summary
+    # rates are for the person watching, never in the release
+    release = (tmp_path / "out" / "meta" / "release.json").read_text()
+    assert "frames/s" not in release and "seconds" not in release
+
+
+def test_a_ray_build_never_falls_back_to_local(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: t\nversion: 0.1.0\nsources: [{format: synth, seconds: 1}]\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens there once the socket is closed
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(recipe), "--out", str(out), "--executor", "ray",
+                                 "--address", f"127.0.0.1:{closed}"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "cannot reach a Ray cluster" in result.stderr and "never falls back" in result.stderr
+    assert not out.exists()
 
 
 def test_an_interrupted_build_says_how_to_resume(tmp_path, monkeypatch):

@@ -36,6 +36,7 @@ class Task(Protocol):
 
 T = TypeVar("T", bound=Task)
 R = TypeVar("R", bound=BaseModel)
+H = TypeVar("H")  # an executor's handle of a running task (a future, an object ref)
 
 
 class BuildError(RuntimeError):
@@ -52,6 +53,23 @@ def run_marked(step: Callable[[T], BaseModel], task: T) -> str:
     partial_marker.write_text(text)
     partial_marker.replace(task.work / MARKER)
     return text
+
+
+def in_flight(
+    tasks: Sequence[T], limit: int, submit: Callable[[T], H], first_done: Callable[[list[H]], H]
+) -> Iterator[tuple[int, H]]:
+    """Submit tasks keeping at most `limit` in flight; yield (index, handle) as each finishes."""
+    pending: dict[H, int] = {}
+    queued = iter(enumerate(tasks))
+    while True:
+        for i, task in queued:
+            pending[submit(task)] = i
+            if len(pending) >= limit:
+                break
+        if not pending:
+            return
+        done = first_done(list(pending))
+        yield pending.pop(done), done
 
 
 def library_versions() -> dict[str, str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from curate.executors.base import BuildError, Executor, T
+from curate.executors.base import BuildError, Executor, T, in_flight
 
 
 class LocalExecutor(Executor):
@@ -22,22 +22,18 @@ class LocalExecutor(Executor):
         # in a locked state.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-            pending: dict[Future[str], int] = {}
-            queued = iter(enumerate(tasks))
             try:
-                while True:
-                    # one task queued behind each busy worker, so none waits for the driver
-                    for i, task in queued:
-                        pending[pool.submit(fn, task)] = i
-                        if len(pending) >= 2 * self.workers:
-                            break
-                    if not pending:
-                        return
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield pending.pop(future), future.result()
+                # one task queued behind each busy worker, so none waits for the driver
+                for i, future in in_flight(
+                    tasks, 2 * self.workers, lambda task: pool.submit(fn, task), _first_done
+                ):
+                    yield i, future.result()
             except BrokenProcessPool:
                 raise BuildError(
                     "a worker process died (out of memory, or a crash in a native library); "
                     "run the same command again to resume, with fewer --workers if memory is short"
                 ) from None
+
+
+def _first_done(futures: list[Future[str]]) -> Future[str]:
+    return next(iter(wait(futures, return_when=FIRST_COMPLETED).done))

@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from curate.executors.base import BuildError, Executor, T, runtime
+from curate.executors.base import BuildError, Executor, T, in_flight, runtime
 
 CONNECT_SECONDS = 5.0  # how long an --address may take to answer before the build stops
 LOOPBACK_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's addresses stay on 127.0.0.1
@@ -41,24 +41,17 @@ class RayExecutor(Executor):
             check_nodes(ray, runtime())
             call = ray.remote(num_cpus=1, max_retries=RETRIES)(_call)
             step = ray.put(fn)
-            pending: dict[Any, int] = {}
-            queued = iter(enumerate(tasks))
-            while True:
-                for i, task in queued:  # at most `workers` tasks in flight
-                    pending[call.remote(step, task)] = i
-                    if len(pending) >= self.workers:
-                        break
-                if not pending:
-                    return
-                (ready,), _ = ray.wait(list(pending), num_returns=1)
-                i = pending.pop(ready)
+            running = in_flight(tasks, self.workers, lambda task: call.remote(step, task),
+                                lambda refs: ray.wait(refs, num_returns=1)[0][0])  # fmt: skip
+            for i, ref in running:
                 try:
-                    yield i, ray.get(ready)
+                    result = ray.get(ref)
                 except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
                     raise BuildError(
                         f"a Ray worker died {RETRIES + 1} times on one task ({type(exc).__name__}:"
                         " out of memory, or a node lost); run the same command again to resume"
                     ) from None
+                yield i, result
         finally:
             ray.shutdown()
 
