@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -30,6 +31,8 @@ class RayExecutor(Executor):
 
     def __init__(self, workers: int = 1, address: str | None = None) -> None:
         super().__init__(workers)
+        if address not in (None, "auto") and not re.fullmatch(r"\[?[\w.:-]+\]?:\d+", address):
+            raise BuildError(f"--address {address!r}: give the Ray head as HOST:PORT, or `auto`")
         self.address = address
 
     def execute(self, fn: Callable[[T], str], tasks: Sequence[T]) -> Iterator[tuple[int, str]]:
@@ -103,10 +106,8 @@ def _call(fn: Callable[[T], str], task: T) -> str:
 def _reachable(address: str) -> None:
     """A clear error, at once, for an address nothing answers on (Ray would retry for minutes)."""
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise BuildError(f"--address {address!r}: give the Ray head as HOST:PORT, or `auto`")
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as exc:
         raise BuildError(
             f"cannot reach a Ray cluster at --address {address} ({exc.strerror or exc}); start "

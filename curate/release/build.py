@@ -54,6 +54,7 @@ def build(
     report: Reporter | None = None,
 ) -> BuildReport:
     """Build the release a recipe declares; see the module docstring for the flow."""
+    runner = make_executor(executor, workers, address)  # a wrong option fails before any work
     the_plan = plan(Path(recipe_path), report)
     recipe = the_plan.recipe
     out = Path(out) if out is not None else Path("releases") / f"{recipe.name}-{recipe.version}"
@@ -96,9 +97,7 @@ def build(
         run.add(result.ticks, result.frames, resumed)
         counter.add(1, run.rates())
 
-    results = make_executor(executor, workers, address).run(
-        build_episode, tasks, EpisodeResult, done
-    )
+    results = runner.run(build_episode, tasks, EpisodeResult, done)
     run.stop()
     results = _deduplicate(results)
     problems = the_plan.unfetched + _excluded(results, "quarantined")

@@ -153,7 +153,7 @@ def test_an_unreachable_address_is_an_error_not_a_local_build(tmp_path):
 
 def test_bad_addresses_and_a_missing_ray_say_what_to_do(monkeypatch):
     with pytest.raises(BuildError, match="HOST:PORT"):
-        list(make_executor("ray", address="nowhere").execute(str, [Path(".")]))  # type: ignore
+        make_executor("ray", address="nowhere")
     with pytest.raises(BuildError, match="use it with --executor ray"):
         make_executor("local", address="127.0.0.1:6379")
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
