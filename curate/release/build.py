@@ -73,6 +73,14 @@ def build(
         )
     staging = staging_folder(out).absolute()
     if staging.exists() and _read(staging / FINGERPRINT_FILE) != the_plan.fingerprint:
+        if _finished(staging, the_plan.fingerprint):  # killed just before its rename
+            staging.rename(out)
+            return BuildReport(out, ReleaseMeta.read(out))
+        if not (staging / FINGERPRINT_FILE).exists():
+            raise RecipeError(
+                f"{staging} exists and was not left by a curate build: curate removes only "
+                "what it made. Move it away, or build to another --out"
+            )
         shutil.rmtree(staging)  # an interrupted build of something else: nothing to resume
     staging.mkdir(parents=True, exist_ok=True)
     (staging / FINGERPRINT_FILE).write_text(the_plan.fingerprint)
@@ -112,9 +120,10 @@ def build(
         raise RecipeError(f"no episode was built: {len(left_out)} left out{first}")
 
     meta = _assemble(staging, the_plan, results)
-    # Marker first: a crash while removing `work` leaves a staging folder that is not resumed.
-    (staging / FINGERPRINT_FILE).unlink()
+    # `work` first, the marker last: a crash in between leaves a staging folder that holds the
+    # whole release (renamed by the next run) or one that resumes, never an unmarked half.
     shutil.rmtree(staging / "work")
+    (staging / FINGERPRINT_FILE).unlink()
     staging.rename(out)
     return BuildReport(out, meta, run=run)
 
@@ -210,6 +219,16 @@ def _deduplicate(results: list[EpisodeResult]) -> list[EpisodeResult]:
             kept[eid] = r.name
         out.append(r)
     return out
+
+
+def _finished(staging: Path, fingerprint: str) -> bool:
+    """Whether `staging` holds the complete release of `fingerprint`: its meta, which is written
+    last, and nothing of the build's own state."""
+    try:
+        meta = ReleaseMeta.read(staging)
+    except (OSError, ValueError):
+        return False
+    return meta.fingerprint == fingerprint and not (staging / "work").exists()
 
 
 def _read(path: Path) -> str | None:

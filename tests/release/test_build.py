@@ -497,3 +497,22 @@ def test_grounding_configs_hold_only_grounded_ticks(tmp_path, monkeypatch):
     assert mixed.num_rows > rows("grounding_action").num_rows  # ungrounded ticks drew again
     card = (folder / "README.md").read_text()
     assert "of the ticks have no interaction ahead" in card and "meta/plots/grounding.png" in card
+
+
+def test_a_staging_folder_curate_did_not_make_is_refused_not_removed(raw, tmp_path):
+    recipe = write_recipe(tmp_path / "r", raw)
+    foreign = tmp_path / "out.partial"
+    (foreign / "notes").mkdir(parents=True)
+    (foreign / "notes" / "mine.txt").write_text("keep me")
+    with pytest.raises(RecipeError, match="not left by a curate build.*Move it away"):
+        build(recipe, tmp_path / "out")
+    assert (foreign / "notes" / "mine.txt").read_text() == "keep me"
+
+
+def test_a_build_killed_before_its_rename_is_finished_by_the_next_run(raw, tmp_path):
+    recipe = write_recipe(tmp_path / "r", raw)
+    whole = files(build(recipe, tmp_path / "first").folder)
+    staging = tmp_path / "out.partial"
+    (tmp_path / "first").rename(staging)  # what a build leaves when killed just before `rename`
+    finished = build(recipe, tmp_path / "out")
+    assert files(finished.folder) == whole and not staging.exists()
