@@ -109,10 +109,20 @@ def build(
     run.stop()
     results = _deduplicate(results)
     problems = the_plan.unfetched + _excluded(results, "quarantined")
+    kept = f"the episodes built so far are kept in {staging}"
     if strict and problems:
         raise RecipeError(
-            f"--strict: {problems[0].name}: {problems[0].reason}. The episodes built so far are "
-            f"kept in {staging}: run again without --strict to build the rest, or remove it"
+            f"--strict: {len(problems)} recording(s) quarantined: "
+            + "; ".join(f"{p.name}: {p.reason}" for p in problems)
+            + f". Fix them, or run again without --strict to build the rest ({kept})"
+        )
+    inputs = len(the_plan.recordings) + len(the_plan.unfetched)
+    if len(problems) > recipe.max_quarantined * inputs:
+        raise RecipeError(
+            f"{len(problems)} of {inputs} recordings ({len(problems) / inputs:.0%}) were "
+            f"quarantined, more than max_quarantined = {recipe.max_quarantined:.0%} (a wrong "
+            f"`format:`, or a broken source?); first: {problems[0].name}: {problems[0].reason}. "
+            f"Fix them, or raise `max_quarantined` in the recipe ({kept})"
         )
     left_out = problems + _excluded(results, "filtered")
     if not any(r.status == "built" for r in results):

@@ -90,9 +90,9 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
 
 
 def fingerprinted(recipe: dict) -> dict:
-    """What of a normalised recipe says what the data is: all but `validate`, which says how to
-    check it (changing it never rebuilds a release)."""
-    return {k: v for k, v in recipe.items() if k != "validate"}
+    """What of a normalised recipe says what the data is: all but `validate` and
+    `max_quarantined`, which say how to check it (changing them never rebuilds a release)."""
+    return {k: v for k, v in recipe.items() if k not in ("validate", "max_quarantined")}
 
 
 def labeler_versions(recipe: Recipe) -> dict[str, str]:

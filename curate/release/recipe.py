@@ -181,6 +181,9 @@ class Recipe(Strict):
     images: Images = Field(default_factory=Images)
     mixture: dict[str, float] = {"text_action": 1.0, "motion_coa": 1.0, "grounding_coa": 1.0}
     validation: Annotated[float, Field(ge=0, lt=1)] = 0.1  # share of episodes, by id hash
+    # The build fails when a larger share of the recordings is quarantined: a wrong `format:`
+    # or a broken source should not "succeed" with little in it.
+    max_quarantined: Annotated[float, Field(ge=0, le=1)] = 0.2
     card: Card = Field(default_factory=Card)
     validate_: Validate = Field(default_factory=Validate, alias="validate")
 

@@ -42,6 +42,9 @@ def write_recipe(folder: Path, raw: Path, **extra) -> Path:
         "validation": 0.5,
         "images": {"width": 64, "height": 36, "stride": 4, "quality": 70},
         "mixture": {"text_action": 1, "motion_coa": 1},
+        # these builds mix one bad recording into a handful: a share past the default limit
+        # (which has its own test)
+        "max_quarantined": 1,
         **extra,
     }
     path = folder / "recipe.yaml"
@@ -125,9 +128,23 @@ def test_strict_fails_on_a_bad_recording_and_says_what_it_kept(raw, tmp_path):
     mixed = tmp_path / "mixed"
     shutil.copytree(raw, mixed)
     (mixed / "empty.jsonl").write_text("\n")
-    with pytest.raises(RecipeError, match=r"--strict: vpt0/empty.jsonl: .*kept in .*out\.partial"):
+    names = r"--strict: 1 recording\(s\) quarantined: vpt0/empty.jsonl: .*kept in .*out\.partial"
+    with pytest.raises(RecipeError, match=names):
         build(write_recipe(tmp_path, mixed), tmp_path / "out", strict=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_build_with_too_much_quarantined_fails_and_resumes_under_a_higher_limit(raw, tmp_path):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(raw, mixed)
+    (mixed / "empty.jsonl").write_text("\n")  # 1 of 4 recordings: 25%
+    too_many = r"1 of 4 recordings \(25%\) were quarantined, more than max_quarantined = 20%"
+    with pytest.raises(RecipeError, match=too_many + r".*empty.jsonl: .*raise `max_quarantined`"):
+        build(write_recipe(tmp_path, mixed, max_quarantined=0.2), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # the limit says how to check a build, not what it is: the next run resumes every episode
+    report = build(write_recipe(tmp_path, mixed, max_quarantined=0.25), tmp_path / "out")
+    assert len(report.meta.quarantine) == 1 and report.run and report.run.resumed == 4
 
 
 def test_filters_leave_short_episodes_out(raw, tmp_path):
