@@ -115,6 +115,7 @@ def label(
                 source.with_suffix(".mp4"),
                 "missing: grounding refines its points on the frames (--no-refine carries them "
                 "by the camera alone)",
+                code="missing_video",
             )
         if reader is not None and episode.frames is not None:
             read_frames(episode.frames, [reader])

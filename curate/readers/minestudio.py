@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from curate.contract import BINARY_ACTIONS, HOTBAR_ACTIONS
 from curate.episode import Episode, FrameRef
-from curate.readers import RecordingError, episode_id_of
+from curate.readers import BAD_JSON, RecordingError, episode_id_of
 from curate.readers.stats import flatten_stats, stats_events
 
 FILES = ("action.jsonl", "info.jsonl", "episode.jsonl")
@@ -61,8 +61,9 @@ def _decode(path: Path, decoder: msgspec.json.Decoder) -> list:
         if raw.strip():
             try:
                 lines.append(decoder.decode(raw))
-            except msgspec.DecodeError as exc:
-                raise RecordingError(path, f"bad MineStudio line: {exc}", line=number) from None
+            except BAD_JSON as exc:
+                raise RecordingError(path, f"bad MineStudio line: {exc}", number,
+                                     code="bad_line") from None  # fmt: skip
     return lines
 
 
@@ -71,7 +72,8 @@ def read_minestudio(folder: Path | str) -> Episode:
     folder = Path(folder)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        raise RecordingError(folder, f"not a MineStudio rollout: missing {', '.join(missing)}")
+        raise RecordingError(folder, f"not a MineStudio rollout: missing {', '.join(missing)}",
+                             code="missing_files")  # fmt: skip
     actions = _decode(folder / "action.jsonl", _ACTION)
     infos = _decode(folder / "info.jsonl", _INFO)
     n_frames = sum(1 for raw in (folder / "episode.jsonl").read_bytes().split(b"\n") if raw.strip())
@@ -80,9 +82,11 @@ def read_minestudio(folder: Path | str) -> Episode:
             folder,
             f"step counts differ: action.jsonl {len(actions)}, info.jsonl {len(infos)}, "
             f"episode.jsonl {n_frames}; each step needs one line in each file",
+            code="length_mismatch",
         )
     if len(actions) < 2:
-        raise RecordingError(folder, f"{len(actions)} recorded step(s) give no tick; need 2")
+        raise RecordingError(folder, f"{len(actions)} recorded step(s) give no tick; need 2",
+                             code="no_ticks")  # fmt: skip
 
     taken = actions[1:]  # action t+1 is taken while seeing frame t
     events = stats_events([flatten_stats(info.stats) for info in infos])[1:]

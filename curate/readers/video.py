@@ -43,7 +43,7 @@ def probe(video: Path) -> tuple[int, float]:
             fps = float(stream.average_rate or stream.guessed_rate or FPS)
             count = sum(1 for packet in container.demux(stream) if packet.size)
     except (av.error.FFmpegError, IndexError) as exc:
-        raise RecordingError(video, f"unreadable video: {exc}") from None
+        raise RecordingError(video, f"unreadable video: {exc}", code="bad_video") from None
     return count, fps
 
 
@@ -74,6 +74,7 @@ def align_frames(video: Path, n_lines: int) -> tuple[int, FrameRef, str | None]:
             video,
             f"video covers {covered} ticks but the jsonl has {n_lines} lines; at most "
             f"{MAX_FRAME_LINE_DIFF} can be trimmed, so frames and actions cannot be paired",
+            code="length_mismatch",
         )
     n_ticks = min(covered, n_lines)
     note = None
@@ -107,8 +108,10 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
                 if index >= last:
                     return
     except av.error.FFmpegError as exc:  # a damaged stream is the recording's fault
-        raise RecordingError(ref.path, f"video cannot be decoded: {exc}") from None
-    raise RecordingError(ref.path, f"video ended before frame {last}")
+        raise RecordingError(
+            ref.path, f"video cannot be decoded: {exc}", code="bad_video"
+        ) from None
+    raise RecordingError(ref.path, f"video ended before frame {last}", code="bad_video")
 
 
 def _minestudio_frames(ref: FrameRef, wanted: list[int]) -> Iterator[np.ndarray]:
@@ -136,10 +139,13 @@ def _minestudio_frames(ref: FrameRef, wanted: list[int]) -> Iterator[np.ndarray]
                         frame = np.asarray(image.convert("RGB"))
                 except (msgspec.DecodeError, ValueError, OSError) as exc:  # PIL: OSError
                     raise RecordingError(
-                        ref.path, f"the frame of step {step} is not a readable PNG ({exc})", number
+                        ref.path,
+                        f"the frame of step {step} is not a readable PNG ({exc})",
+                        number,
+                        code="bad_frame",
                     ) from None
                 yield frame
                 tick = next(pending, None)
             step += 1
     if tick is not None:
-        raise RecordingError(ref.path, f"ends before the frame of step {tick}")
+        raise RecordingError(ref.path, f"ends before the frame of step {tick}", code="bad_frame")

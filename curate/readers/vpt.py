@@ -35,20 +35,23 @@ from curate.contract import (
     SCREEN_SCALE,
 )
 from curate.episode import Episode
-from curate.readers import RecordingError, episode_id_of
+from curate.readers import BAD_JSON, RecordingError, episode_id_of
 from curate.readers.stats import event_name, events_from_counts, is_per_tick_counter
 
 # Cumulative counters are never negative, and a tick table holds them as int64.
 _Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 _Slot = Annotated[int, msgspec.Meta(ge=0, le=8)]  # the selected hotbar slot
+# A mouse move of more than a full turn (2400 units at VPT's 0.15 degrees a unit) in one tick is
+# a corrupt value, not a move; a bound also rejects an infinite one.
+_Delta = Annotated[float, msgspec.Meta(ge=-2400, le=2400)]
 _JSON_SPACE = b" \t\r\n"  # a line of only these is blank (JSON's whitespace, nothing else)
 
 
 class _Mouse(msgspec.Struct, gc=False):
     x: float | None = None
     y: float | None = None
-    dx: float = 0.0
-    dy: float = 0.0
+    dx: _Delta = 0.0
+    dy: _Delta = 0.0
     buttons: tuple[int, ...] = ()
     newButtons: tuple[int, ...] = ()  # noqa: N815 (the recorder's field name)
 
@@ -154,14 +157,14 @@ def _decode(path: Path) -> tuple[list[_LineBase], list[str]]:
         try:
             counters = list(_COUNTERS.decode(last).stats)
             return _decode_lines(path, _decoder(counters).decode), counters
-        except msgspec.DecodeError:
+        except BAD_JSON:
             pass
         counters = _all_counters(path)
         # Every member of every line is valid; a counter that only a repeated `stats` member
         # before the last one of its line has does not count, and is skipped.
         return _decode_lines(path, _decoder(counters, strict=False).decode), counters
     except OSError as exc:
-        raise RecordingError(path, f"cannot read: {exc.strerror}") from exc
+        raise RecordingError(path, f"cannot read: {exc.strerror}", code="unreadable") from exc
 
 
 def _decode_lines(path: Path, decode: Callable[[bytes], _LineBase]) -> list[_LineBase]:
@@ -179,7 +182,7 @@ def _all_counters(path: Path) -> list[str]:
     for chunk in _chunks(path):
         try:
             stats = _field(map(_LINE.decode, filter(_non_blank, chunk)), "stats")
-        except msgspec.DecodeError:
+        except BAD_JSON:
             raise _first_bad_line(path, chunk, before) from None
         counters.update(dict.fromkeys(chain.from_iterable(stats)))
         before += len(chunk)
@@ -191,8 +194,8 @@ def _first_bad_line(path: Path, chunk: list[bytes], before: int) -> RecordingErr
         if _non_blank(text):
             try:
                 _LINE.decode(text)
-            except msgspec.DecodeError as exc:
-                return RecordingError(path, f"bad VPT jsonl line: {exc}", line=number)
+            except BAD_JSON as exc:
+                return RecordingError(path, f"bad VPT jsonl line: {exc}", number, code="bad_line")
     raise AssertionError("a line failed to decode, then decoded")  # pragma: no cover
 
 
@@ -291,13 +294,13 @@ def canonical_ticks(path: Path | str) -> pa.Table:
     rules of VPT's loader (ACTION_SPACES.md section 2), run as numpy operations on whole columns.
 
     A line that is not a VPT line (malformed JSON, no `mouse` or `keyboard`, a value of the wrong
-    type, a negative or non-integer count, a hotbar slot outside 0..8) is a `RecordingError`
-    naming the file and the line.
+    type, a negative or non-integer count, a hotbar slot outside 0..8, a mouse delta beyond a
+    full turn) is a `RecordingError` naming the file and the line.
     """
     path = Path(path)
     lines, counters = _decode(path)
     if not lines:
-        raise RecordingError(path, "no ticks: the recording has no non-blank line")
+        raise RecordingError(path, "no ticks: the recording has no non-blank line", code="no_ticks")
     n = len(lines)
     binaries, stuck, hotbar, gui, inventory, unknown, floats, events = _columns(lines, counters)
     # Attack stuck: a recording that starts with the attack button freshly down has it stuck until

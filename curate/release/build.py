@@ -212,7 +212,8 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult]) -> Re
 
 
 def _excluded(results: list[EpisodeResult], status: str) -> list[Excluded]:
-    return [Excluded(name=r.name, reason=r.reason or "") for r in results if r.status == status]
+    return [Excluded(name=r.name, reason=r.reason or "", code=r.code or status)
+            for r in results if r.status == status]  # fmt: skip
 
 
 def _deduplicate(results: list[EpisodeResult]) -> list[EpisodeResult]:
@@ -224,7 +225,8 @@ def _deduplicate(results: list[EpisodeResult]) -> list[EpisodeResult]:
         eid = r.episode_id or ""
         if r.status == "built" and eid in kept:
             reason = f"duplicate episode id {eid} (kept {kept[eid]})"
-            r = r.model_copy(update={"status": "quarantined", "reason": reason})
+            update = {"status": "quarantined", "reason": reason, "code": "duplicate_episode"}
+            r = r.model_copy(update=update)
         elif r.status == "built":
             kept[eid] = r.name
         out.append(r)

@@ -260,7 +260,7 @@ def render(
         f"- Labelers: {', '.join(f'{k} v{v}' for k, v in sorted(meta.labelers.items()))}.",
         f"- Inputs: {len(meta.inputs)} recording(s), each named with its sha256 in "
         "`meta/release.json`.",
-        *(f"- Quarantined `{q.name}`: {q.reason}" for q in meta.quarantine),
+        *(f"- Quarantined `{q.name}` ({q.code}): {q.reason}" for q in meta.quarantine),
         *(f"- Filtered `{q.name}`: {q.reason}" for q in meta.filtered),
         *(f"- Note on `{q.name}`: {q.reason}" for q in meta.warnings),
         "",

@@ -28,8 +28,11 @@ class Input(BaseModel):
 
 
 class Excluded(BaseModel):
+    """A recording left out of a release (or, in `warnings`, changed on its way in)."""
+
     name: str
-    reason: str
+    reason: str  # a sentence: which file, which line or frame, what to do
+    code: str = ""  # quarantine: one of `curate.readers.CODES`; filtered: "filtered"
 
 
 class ChartCounts(BaseModel):

@@ -169,7 +169,7 @@ def _fetched(
         rel = path.relative_to(source.cache).as_posix()
         sha = recording_sha256(recording_files("vpt", path), known)
         held.append(Recording(f"{prefix}/{rel}", "vpt", source.cache, rel, sha))
-    failed = [Excluded(name=f"{prefix}/{jsonl_path(rel)}", reason=why)
+    failed = [Excluded(name=f"{prefix}/{jsonl_path(rel)}", reason=why, code="download_failed")
               for rel, why in fetched.failures.items()]  # fmt: skip
     return held, failed
 

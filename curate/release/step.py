@@ -67,6 +67,7 @@ class EpisodeResult(BaseModel):
     split: str
     status: Literal["built", "filtered", "quarantined"]
     reason: str | None = None  # why it was filtered or quarantined
+    code: str | None = None  # the kind of fault of a quarantined one (`curate.readers.CODES`)
     episode_id: str | None = None
     ticks: int = 0
     frames: int = 0  # decoded and used by its labelers and images
@@ -82,7 +83,8 @@ def build_episode(task: EpisodeTask) -> EpisodeResult:
         return _build(task)
     except RecordingError as exc:
         reason = _reason(exc, task.recording)
-        return EpisodeResult(name=task.name, split=task.split, status="quarantined", reason=reason)
+        return EpisodeResult(name=task.name, split=task.split, status="quarantined",
+                             reason=reason, code=exc.code)  # fmt: skip
 
 
 def _build(task: EpisodeTask) -> EpisodeResult:
@@ -105,6 +107,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
             task.recording.with_suffix(".mp4"),
             "missing: each recording needs its video beside its .jsonl (for an action-only "
             "release, set `video: false` on the source)",
+            code="missing_video",
         )
 
     labelers = {space: recipe.labeler(space) for space in recipe.spaces()}
@@ -125,7 +128,8 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     frames = 0
     if consumers:
         if episode.frames is None:
-            raise RecordingError(task.recording, "no video: the recipe's configs need frames")
+            raise RecordingError(task.recording, "no video: the recipe's configs need frames",
+                                 code="missing_video")  # fmt: skip
         frames = read_frames(episode.frames, consumers)
     for space, lab in labelers.items():
         if lab.needs_frames:

@@ -97,7 +97,7 @@ def folder_recordings(
     """Every recording under `folder`: `*.jsonl` files (VPT) or rollout folders (MineStudio),
     hashed HASH_THREADS at a time."""
     if not folder.is_dir():
-        raise RecordingError(folder, f"{fmt} source folder does not exist")
+        raise RecordingError(folder, f"{fmt} source folder does not exist", code="not_a_recording")
     if fmt == "minestudio":
         found = sorted(p.parent for p in folder.rglob("action.jsonl"))
     else:

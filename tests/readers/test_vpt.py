@@ -217,6 +217,8 @@ GOOD = '{"mouse": {"dx": 1.5, "buttons": [0]}, "keyboard": {}, "stats": {"a": 1}
         ('{"mouse": null, "keyboard": {}}', "null"),
         ('{"mouse": {"dx": null}, "keyboard": {}}', "null"),
         ('{"mouse": {"dx": 1e400}, "keyboard": {}}', "out of range"),
+        ('{"mouse": {"dx": 12345678901234567890123}, "keyboard": {}}', "<= 2400"),
+        ('{"mouse": {"dy": -2400.5}, "keyboard": {}}', ">= -2400"),
         ('{"mouse": {"buttons": [0.0]}, "keyboard": {}}', "Expected `int`"),
         ('{"mouse": {"buttons": [true]}, "keyboard": {}}', "Expected `int`"),
         ('{"mouse": {}, "keyboard": {"keys": [1]}}', "Expected `str`"),
@@ -333,6 +335,8 @@ def valid(kind: str, value) -> bool:
         return type(value) is bool
     if kind == "slot":
         return type(value) is int and 0 <= value <= 8
+    if kind == "delta":  # a mouse move within a full turn
+        return type(value) in (int, float) and -2400 <= value <= 2400
     if kind == "ints":
         return type(value) is list and all(type(v) is int for v in value)
     if kind == "strs":
@@ -351,7 +355,7 @@ TOP = {
     **dict.fromkeys(("yaw", "pitch", "xpos", "ypos", "zpos"), "float?"),
     "stats": "counts",
 }
-MOUSE = {"x": "float?", "y": "float?", "dx": "float", "dy": "float"}
+MOUSE = {"x": "float?", "y": "float?", "dx": "delta", "dy": "delta"}
 MOUSE |= {"buttons": "ints", "newButtons": "ints"}
 
 
@@ -546,6 +550,14 @@ def render(rnd: random.Random, value) -> str:
     return json.dumps(value)
 
 
+def delta(rnd: random.Random) -> Raw:
+    """A mouse move within a full turn (2400 units), in the ways JSON writes a number."""
+    return Raw(rnd.choice([
+        repr(rnd.uniform(-2400, 2400)), str(rnd.randint(-2400, 2400)), repr(rnd.uniform(-1, 1)),
+        "-0", "-0.0", "0e0", "1E+2", "2.5e-3", "-7.25E1", "2400", "-2400.0", "2.4e3",
+    ]))  # fmt: skip
+
+
 def members_of(rnd: random.Random, values: dict, p: float = 0.8) -> Obj:
     """Some of `values` in random order, a few of them twice (the first time with another
     valid value)."""
@@ -571,8 +583,8 @@ def vpt_text_line(rnd: random.Random, counts: dict[str, int]) -> Obj:
         {
             "x": maybe_null,
             "y": maybe_null,
-            "dx": lambda: number(rnd),
-            "dy": lambda: number(rnd),
+            "dx": lambda: delta(rnd),
+            "dy": lambda: delta(rnd),
             "buttons": buttons,
             "newButtons": lambda: rnd.choice([[Raw("0")], [Raw("-0")], []]) or buttons(),
             "scaledX": lambda: unknown(rnd),
@@ -664,7 +676,7 @@ def test_reader_refuses_what_the_reference_refuses(tmp_path_factory, seed):
 @pytest.mark.parametrize(
     "line",
     [
-        '{"mouse": {"dx": 12345678901234567890123, "dy": -0}, "keyboard": {}}',
+        '{"mouse": {"dx": -2400, "dy": 2.4e3}, "keyboard": {}}',
         '{"mouse": {"dx": 0.30000000000000004, "dy": 1.0000000000000002e-7}, "keyboard": {}}',
         '{"mouse": {"x": null, "y": null}, "keyboard": {}, "isGuiOpen": true}',
         '{"mouse": {"x": 1e300, "y": -3}, "keyboard": {}, "isGuiOpen": true}',

@@ -1,0 +1,212 @@
+"""The bad-input corpus: each kind of broken recording, made here from good ones, goes into a
+build beside two good recordings. The build finishes; the good episodes are there, with the rows
+of a build without the bad one; the bad one is quarantined with a machine-readable code and a
+reason that names its file; inputs = built + quarantined + filtered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate.release.build import build
+from curate.release.meta import ReleaseMeta
+from curate.testing import write_rollout
+from curate.world.record import synthesize
+
+CONFIGS = ["ticks", "text_action"]  # an image config: frame faults surface too
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> Path:
+    """Two short recordings of the world, and a third to break."""
+    folder = tmp_path_factory.mktemp("good")
+    synthesize(folder, episodes=3, seconds=2, seed=3)
+    return folder
+
+
+def recipe(folder: Path, source: Path, fmt: str = "vpt") -> Path:
+    path = folder / f"recipe-{source.name}.yaml"
+    path.write_text(json.dumps({
+        "name": "c", "version": "0.1.0",
+        "sources": [{"format": fmt, "path": str(source)}],
+        "configs": CONFIGS, "validation": 0,
+        "images": {"width": 32, "height": 18, "stride": 4},
+        "max_quarantined": 0.5,
+    }))  # fmt: skip
+    return path
+
+
+def rows_by_episode(folder: Path) -> dict[str, list]:
+    """Every config's rows, per episode id: what must not change when a bad recording joins."""
+    rows: dict[str, list] = {}
+    for config in CONFIGS:
+        for shard in sorted((folder / "data" / config).glob("*.parquet")):
+            for row in pq.read_table(shard).to_pylist():
+                rows.setdefault(f"{config}/{row['episode_id']}", []).append(row)
+    return rows
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def rewrite(path: Path, edit: Callable[[list[dict]], None]) -> None:
+    data = lines(path)
+    edit(data)
+    path.write_text("".join(json.dumps(line) + "\n" for line in data))
+
+
+def set_line(k: int, **fields) -> Callable[[list[dict]], None]:
+    def edit(data: list[dict]) -> None:
+        for name, value in fields.items():
+            target = data[k]["mouse"] if name in ("dx", "dy") else data[k]
+            target[name] = value
+
+    return edit
+
+
+def swap_bytes(path: Path, old: bytes, new: bytes) -> None:
+    text = path.read_bytes()
+    assert old in text, f"{path.name} has no {old!r} to break"
+    path.write_bytes(text.replace(old, new, 1))
+
+
+# kind -> (how to break the copy `jsonl` of a good recording, the code it is quarantined with)
+VPT_KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "zero-byte mp4": (lambda j: j.with_suffix(".mp4").write_bytes(b""), "bad_video"),
+    "truncated mp4": (
+        lambda j: j.with_suffix(".mp4").write_bytes(j.with_suffix(".mp4").read_bytes()[:3000]),
+        "bad_video",
+    ),
+    "mp4 that is not a video": (
+        lambda j: j.with_suffix(".mp4").write_bytes(b"not a video " * 500),
+        "bad_video",
+    ),
+    "mp4 missing": (lambda j: j.with_suffix(".mp4").unlink(), "missing_video"),
+    "invalid jsonl line": (lambda j: swap_bytes(j, b'{"mouse"', b'{"mouse" oops'), "bad_line"),
+    "non-UTF-8 bytes": (lambda j: swap_bytes(j, b'"keys":[', b'"keys":["\xff\xfe",'), "bad_line"),
+    "missing required field": (lambda j: rewrite(j, lambda d: d[3].pop("mouse")), "bad_line"),
+    "wrong type": (lambda j: rewrite(j, set_line(2, hotbar="one")), "bad_line"),
+    "null in a required field": (lambda j: rewrite(j, set_line(2, keyboard=None)), "bad_line"),
+    "delta over a full turn": (lambda j: rewrite(j, set_line(5, dx=2401.0)), "bad_line"),
+    "infinite delta": (lambda j: swap_bytes(j, b'"dx":0.0', b'"dx":1e999'), "bad_line"),
+    "hotbar outside 0..8": (lambda j: rewrite(j, set_line(4, hotbar=9)), "bad_line"),
+    "log longer than the video": (
+        lambda j: rewrite(j, lambda d: d.extend([d[-1]] * 5)),
+        "length_mismatch",
+    ),
+    "log shorter than the video": (lambda j: rewrite(j, lambda d: d.__delitem__(slice(-5, None))),
+                                   "length_mismatch"),  # fmt: skip
+    "empty jsonl": (lambda j: j.write_text("\n\n"), "no_ticks"),
+}
+
+
+@pytest.fixture(scope="module")
+def reference(good, tmp_path_factory) -> dict[str, list]:
+    """The rows of a build of the two good recordings alone."""
+    folder = tmp_path_factory.mktemp("reference")
+    source = folder / "raw"
+    source.mkdir()
+    for jsonl in sorted(good.glob("*.jsonl"))[:2]:
+        for ext in (".jsonl", ".mp4"):
+            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    return rows_by_episode(build(recipe(folder, source), folder / "out").folder)
+
+
+@pytest.mark.parametrize("kind", sorted(VPT_KINDS))
+def test_a_bad_vpt_recording_loses_nothing_else(kind, good, reference, tmp_path):
+    breaks, code = VPT_KINDS[kind]
+    source = tmp_path / "raw"
+    source.mkdir()
+    recordings = sorted(good.glob("*.jsonl"))
+    for jsonl in recordings[:2]:
+        for ext in (".jsonl", ".mp4"):
+            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    bad = source / "zz-bad.jsonl"
+    shutil.copy(recordings[2], bad)
+    shutil.copy(recordings[2].with_suffix(".mp4"), bad.with_suffix(".mp4"))
+    breaks(bad)
+
+    report = build(recipe(tmp_path, source), tmp_path / "out")
+    meta = report.meta
+    assert [(q.name, q.code) for q in meta.quarantine] == [("vpt0/zz-bad.jsonl", code)], kind
+    reason = meta.quarantine[0].reason
+    assert reason.startswith("zz-bad."), reason  # names the file (and line), no folder
+    assert str(tmp_path) not in reason
+    built = sum(len(ids) for ids in meta.episodes.values())
+    assert built + len(meta.quarantine) + len(meta.filtered) == len(meta.inputs) == 3
+    assert rows_by_episode(report.folder) == reference
+    card = (report.folder / "README.md").read_text()
+    assert f"Quarantined `vpt0/zz-bad.jsonl` ({code})" in card
+
+
+def test_within_the_tolerance_a_longer_log_is_trimmed_with_a_note(good, tmp_path):
+    source = tmp_path / "raw"
+    source.mkdir()
+    jsonl = sorted(good.glob("*.jsonl"))[0]
+    shutil.copy(jsonl, source / jsonl.name)
+    shutil.copy(jsonl.with_suffix(".mp4"), source / jsonl.with_suffix(".mp4").name)
+    rewrite(source / jsonl.name, lambda d: d.append(d[-1]))  # one line more than frames
+    meta = build(recipe(tmp_path, source), tmp_path / "out").meta
+    assert meta.quarantine == [] and sum(len(ids) for ids in meta.episodes.values()) == 1
+    assert "trimmed 1 tick(s) from the end of the jsonl" in meta.warnings[0].reason
+
+
+def write_rollouts(folder: Path) -> Path:
+    for name in ("a", "b", "zz-bad"):
+        write_rollout(folder / name, [{"forward": 1}, {"jump": 1}, {"forward": 1}] * 2)
+    return folder
+
+
+MINESTUDIO_KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "files of different lengths": (
+        lambda f: (f / "info.jsonl").write_text(
+            "".join((f / "info.jsonl").read_text().splitlines(True)[:-1])
+        ),
+        "length_mismatch",
+    ),
+    "a corrupt PNG frame": (
+        lambda f: swap_bytes(f / "episode.jsonl", b'"base64": "', b'"base64": "AAAA'),
+        "bad_frame",
+    ),
+    "a file missing": (lambda f: os.remove(f / "info.jsonl"), "missing_files"),
+    "an invalid action line": (
+        lambda f: swap_bytes(f / "action.jsonl", b'"camera"', b'"camera" oops'),
+        "bad_line",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MINESTUDIO_KINDS))
+def test_a_bad_minestudio_rollout_loses_nothing_else(kind, tmp_path):
+    breaks, code = MINESTUDIO_KINDS[kind]
+    rollouts = write_rollouts(tmp_path / "rollouts")
+    whole = build(recipe(tmp_path, rollouts, "minestudio"), tmp_path / "before").folder
+    breaks(rollouts / "zz-bad")
+    report = build(recipe(tmp_path, rollouts, "minestudio"), tmp_path / "out")
+    meta = report.meta
+    assert [(q.name, q.code) for q in meta.quarantine] == [("minestudio0/zz-bad", code)], kind
+    expected = {k: v for k, v in rows_by_episode(whole).items() if "zz-bad" not in k}
+    assert rows_by_episode(report.folder) == expected
+    built = sum(len(ids) for ids in meta.episodes.values())
+    assert built + len(meta.quarantine) + len(meta.filtered) == len(meta.inputs) == 3
+
+
+def test_a_duplicate_episode_is_quarantined_by_its_code(good, tmp_path):
+    source = tmp_path / "raw"
+    jsonl = sorted(good.glob("*.jsonl"))[0]
+    for sub in ("a", "b"):  # one recording twice, in two folders: one episode id
+        (source / sub).mkdir(parents=True)
+        for ext in (".jsonl", ".mp4"):
+            shutil.copy(jsonl.with_suffix(ext), source / sub / jsonl.with_suffix(ext).name)
+    meta = build(recipe(tmp_path, source), tmp_path / "out").meta
+    assert [(q.name, q.code) for q in meta.quarantine] == [
+        (f"vpt0/b/{jsonl.name}", "duplicate_episode")
+    ]
+    assert ReleaseMeta.read(tmp_path / "out").quarantine[0].code == "duplicate_episode"
