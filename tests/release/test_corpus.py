@@ -101,8 +101,10 @@ VPT_KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
         lambda j: rewrite(j, lambda d: d.extend([d[-1]] * 5)),
         "length_mismatch",
     ),
-    "log shorter than the video": (lambda j: rewrite(j, lambda d: d.__delitem__(slice(-5, None))),
-                                   "length_mismatch"),  # fmt: skip
+    "log shorter than the video": (
+        lambda j: rewrite(j, lambda d: d.__delitem__(slice(-5, None))),
+        "length_mismatch",
+    ),  # fmt: skip
     "empty jsonl": (lambda j: j.write_text("\n\n"), "no_ticks"),
 }
 
