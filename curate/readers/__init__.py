@@ -33,6 +33,7 @@ CODES = (
     "bad_frame",  # a MineStudio frame that is not a readable PNG
     "download_failed",  # an index entry that could not be fetched
     "duplicate_episode",  # a second recording with an episode id already built
+    "changed",  # a file of the recording changed between the build's plan and its episode
 )
 
 

@@ -95,6 +95,7 @@ def build(
             recipe,
             video=p.video,
             task=p.task,
+            stamp=p.recording.stamp,
         )  # fmt: skip
         for p in the_plan.recordings
     ]

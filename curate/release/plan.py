@@ -34,6 +34,7 @@ from curate.sources import (
     folder_recordings,
     recording_files,
     recording_sha256,
+    stamp_of,
     synth_recordings,
 )
 from curate.sources.download import DownloadError, fetch_index, jsonl_path
@@ -167,8 +168,9 @@ def _fetched(
     held = []
     for path in fetched.paths:
         rel = path.relative_to(source.cache).as_posix()
-        sha = recording_sha256(recording_files("vpt", path), known)
-        held.append(Recording(f"{prefix}/{rel}", "vpt", source.cache, rel, sha))
+        files = recording_files("vpt", path)
+        sha = recording_sha256(files, known)
+        held.append(Recording(f"{prefix}/{rel}", "vpt", source.cache, rel, sha, stamp_of(files)))
     failed = [Excluded(name=f"{prefix}/{jsonl_path(rel)}", reason=why, code="download_failed")
               for rel, why in fetched.failures.items()]  # fmt: skip
     return held, failed

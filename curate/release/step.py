@@ -31,6 +31,7 @@ from curate.formats.ticks import ticks_schema, ticks_table
 from curate.readers import RecordingError, read_episode
 from curate.readers.video import read_frames
 from curate.release.recipe import Recipe
+from curate.sources import Stamp, stamp_of
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class EpisodeTask:
     recipe: Recipe
     video: bool = True  # a VPT recording must have its .mp4
     task: str | None = None  # what the player was asked to do, when the source says
+    stamp: Stamp = ()  # its files as the plan hashed them
 
     @property
     def recording(self) -> Path:
@@ -80,11 +82,31 @@ class EpisodeResult(BaseModel):
 def build_episode(task: EpisodeTask) -> EpisodeResult:
     """Build one episode's parts; a bad recording comes back quarantined with its reason."""
     try:
-        return _build(task)
+        _unchanged(task)
+        result = _build(task)
+        _unchanged(task)  # nor while it was read
+        return result
     except RecordingError as exc:
         reason = _reason(exc, task.recording)
         return EpisodeResult(name=task.name, split=task.split, status="quarantined",
                              reason=reason, code=exc.code)  # fmt: skip
+
+
+def _unchanged(task: EpisodeTask) -> None:
+    """A recording whose files are not those the plan hashed is not built: its release would
+    name inputs it was not built from."""
+    folder = task.recording if task.recording.is_dir() else task.recording.parent
+    try:
+        now = stamp_of([folder / name for name, _, _ in task.stamp])
+    except FileNotFoundError as exc:
+        now = ((exc.filename or "?", -1, -1),)
+    if now != task.stamp:
+        raise RecordingError(
+            task.recording,
+            "changed during the build (a file's size or modification time is not what was "
+            "hashed when the build started); rerun the build",
+            code="changed",
+        )
 
 
 def _build(task: EpisodeTask) -> EpisodeResult:

@@ -28,10 +28,20 @@ class Recording:
     root: Path  # the source's storage root (its folder, download cache or synth cache)
     rel: str  # the `.jsonl` of a VPT recording, or a MineStudio folder, relative to `root`
     sha256: str  # of the recording's files: their names and sha256s, in a fixed order
+    stamp: Stamp = ()  # the files as they were hashed, to see a change before they are read
 
     @property
     def path(self) -> Path:
         return self.root / self.rel
+
+
+Stamp = tuple[tuple[str, int, int], ...]  # (file name, size, modification time in ns) each
+
+
+def stamp_of(files: list[Path]) -> Stamp:
+    """What says that a recording's files are still those that were hashed (as the hash cache's
+    key does), without reading them again."""
+    return tuple((f.name, (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
 
 
 def recording_files(fmt: str, path: Path) -> list[Path]:
@@ -104,9 +114,10 @@ def folder_recordings(
         found = sorted(folder.rglob("*.jsonl"))
 
     def hashed(p: Path) -> Recording:
-        rel = p.relative_to(folder).as_posix()
-        return Recording(f"{prefix}/{rel}", fmt, folder, rel,
-                         recording_sha256(recording_files(fmt, p), cache=cache))  # fmt: skip
+        rel, files = p.relative_to(folder).as_posix(), recording_files(fmt, p)
+        stamp = stamp_of(files)  # before hashing: a change while hashing shows in the step
+        sha = recording_sha256(files, cache=cache)
+        return Recording(f"{prefix}/{rel}", fmt, folder, rel, sha, stamp)
 
     with ThreadPoolExecutor(min(HASH_THREADS, len(found)) or 1) as pool:
         recordings = []

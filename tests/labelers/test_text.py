@@ -194,3 +194,12 @@ def test_stats_of_a_move_with_a_zero_axis():
 def test_bad_parameters_are_refused(bad):
     with pytest.raises(ValidationError):
         TextParams(**bad)
+
+
+@given(st.text())
+def test_any_text_parses_or_is_a_text_action_error(text):
+    try:
+        action = parse_text_action(text)
+    except TextActionError:
+        return
+    assert set(action) == {*BINARY_ACTIONS, "camera"}

@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from curate.readers import RecordingError, read_episode
+from curate.readers import CODES, RecordingError, read_episode
 from curate.readers.minestudio import read_minestudio
 from curate.readers.video import iter_frames
 from curate.testing import write_rollout
@@ -128,3 +130,21 @@ def test_frames_are_read_one_line_at_a_time(tmp_path):
     episode = read_minestudio(folder)
     frames = list(iter_frames(episode.frames, [1, 3, 4]))
     assert [round(f.mean() / 10) for f in frames] == [1, 3, 4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["action.jsonl", "info.jsonl", "episode.jsonl"]),
+    st.integers(0, 3),
+    st.binary(max_size=80) | st.text(max_size=80).map(str.encode),
+)
+def test_any_line_reads_or_is_a_recording_error(tmp_path_factory, name, k, line):
+    folder = write_rollout(tmp_path_factory.mktemp("fuzz") / "r", [{"forward": 1}] * 4)
+    lines = (folder / name).read_bytes().split(b"\n")
+    lines[k] = line
+    (folder / name).write_bytes(b"\n".join(lines))
+    try:
+        episode = read_minestudio(folder)
+        list(iter_frames(episode.frames))  # type: ignore[arg-type]
+    except RecordingError as exc:
+        assert exc.code in CODES and name in str(exc) or "step counts differ" in str(exc)

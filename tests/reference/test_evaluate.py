@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from curate.reference.data import Example
 from curate.reference.evaluate import (
+    KEYS,
     Scores,
     action_key,
     baseline_answers,
@@ -151,3 +154,17 @@ def test_rows_the_model_trained_on_are_refused(tiny, cache):
     checkpoint.episodes.append(ReleaseMeta.read(tiny).episodes["validation"][0])
     with pytest.raises(ValueError, match="trained on episode"):
         evaluate(checkpoint, tiny, cache)
+
+
+@given(st.text(alphabet=st.characters(), max_size=200) | st.sampled_from([
+    "Action: move(3, -2) and press(w)", "Grounding: Mine <|object_ref_start|>log"
+    "<|object_ref_end|><|point_start|>(1, 999)<|point_end|>", "Motion: go, Action: noop",
+]))  # fmt: skip
+def test_a_model_s_answer_never_breaks_the_scoring(answer):
+    """Whatever a model writes is scored (None where a line does not parse), never an error."""
+    found = parts(answer)
+    assert set(found) <= {"Action", "Motion", "Grounding"}
+    key = action_key(found.get("Action"))
+    assert key is None or len(key) == len(KEYS) + 2
+    grounding = grounding_key(found.get("Grounding"))
+    assert grounding is None or isinstance(grounding[0], str)

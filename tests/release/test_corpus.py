@@ -212,3 +212,27 @@ def test_a_duplicate_episode_is_quarantined_by_its_code(good, tmp_path):
         (f"vpt0/b/{jsonl.name}", "duplicate_episode")
     ]
     assert ReleaseMeta.read(tmp_path / "out").quarantine[0].code == "duplicate_episode"
+
+
+def test_a_recording_that_changes_after_the_plan_is_quarantined(good, reference, tmp_path):
+    source = tmp_path / "raw"
+    source.mkdir()
+    recordings = sorted(good.glob("*.jsonl"))
+    for jsonl in recordings:
+        for ext in (".jsonl", ".mp4"):
+            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    moving = source / recordings[2].name
+
+    class EditWhenEpisodesStart:  # a Reporter: the plan (and its hashes) is done by then
+        def start(self, what, total):
+            if what == "building episodes":
+                rewrite(moving, set_line(0, hotbar=3))
+
+        def update(self, done, note=""):
+            pass
+
+    meta = build(recipe(tmp_path, source), tmp_path / "out", report=EditWhenEpisodesStart()).meta
+    assert [(q.name, q.code) for q in meta.quarantine] == [(f"vpt0/{moving.name}", "changed")]
+    assert "changed during the build" in meta.quarantine[0].reason
+    assert "rerun" in meta.quarantine[0].reason
+    assert rows_by_episode(tmp_path / "out") == reference

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.release.recipe import RecipeError, json_schema, load_recipe, resolve_source
 
@@ -143,3 +145,21 @@ def test_the_grounding_recipes_build(name, tmp_path):
     meta = build(path, tmp_path / "out").meta
     assert all(sum(split.values()) > 0 for split in meta.counts.values())
     assert any(c.startswith("grounding") for c in meta.counts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300) | st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["name", "version", "sources", "configs", "format", "path", "images",
+                         "width", "mixture", "labelers", "validate", "seed", "x"]), inner,
+        max_size=5),
+    max_leaves=20,
+).map(lambda data: yaml.safe_dump(data)))  # fmt: skip
+def test_any_recipe_text_loads_or_is_a_recipe_error(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("fuzz") / "recipe.yaml"
+    path.write_text(text)
+    try:
+        load_recipe(path)
+    except RecipeError as exc:
+        assert str(path) in str(exc) or "recipe" in str(exc).lower(), str(exc)
