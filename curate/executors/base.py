@@ -95,8 +95,9 @@ def runtime() -> dict[str, str]:
 
 
 class Executor(ABC):
-    """Runs `step` over tasks, skipping those a marker says are finished; at most `workers`
-    tasks are in flight, so memory follows the work in flight, not the number of tasks."""
+    """Runs `step` over tasks, skipping those a marker says are finished; a few tasks per
+    worker are in flight at most, so memory follows the work in flight, not the number of
+    tasks."""
 
     name: str
 

@@ -49,7 +49,11 @@ class RayExecutor(Executor):
             for i, ref in running:
                 try:
                     result = ray.get(ref)
-                except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
+                except (
+                    ray.exceptions.WorkerCrashedError,
+                    ray.exceptions.NodeDiedError,
+                    ray.exceptions.OutOfMemoryError,
+                ) as exc:
                     raise BuildError(
                         f"a Ray worker died {RETRIES + 1} times on one task ({type(exc).__name__}:"
                         " out of memory, or a node lost); run the same command again to resume"
@@ -84,11 +88,18 @@ def check_nodes(ray: Any, mine: dict[str, str]) -> None:
 
     probe = ray.remote(num_cpus=0)(runtime)
     nodes = [n for n in ray.nodes() if n["Alive"]]
-    theirs = ray.get([
-        probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
-        .remote()
-        for n in nodes
-    ])  # fmt: skip
+    try:
+        theirs = ray.get([
+            probe.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
+            ).remote()
+            for n in nodes
+        ])  # fmt: skip
+    except ray.exceptions.RayError as exc:
+        raise BuildError(
+            f"a Ray node cannot run curate ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "install the driver's curate and libraries on every node"
+        ) from None
     for node, versions in zip(nodes, theirs, strict=True):
         differ = [f"{k} {versions.get(k)} (driver: {v})" for k, v in mine.items()
                   if versions.get(k) != v]  # fmt: skip

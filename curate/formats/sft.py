@@ -97,15 +97,16 @@ class JpegFrames:
     """A frame reader that encodes the ticks it asks for as JPEG, with the cursor drawn on VPT
     frames while a GUI is open (VPT videos have none; ACTION_SPACES.md section 2).
 
-    The JPEGs stay in memory up to SPILL_BYTES, then go to an unnamed file in `spill` (an hour
-    at 640x360 is gigabytes): a build's memory does not grow with episode length."""
+    The JPEGs stay in memory up to SPILL_BYTES, then go to an unnamed file in this machine's
+    temporary folder (TMPDIR; an hour at 640x360 is gigabytes): a build's memory does not grow
+    with episode length, and no spill crosses a shared filesystem."""
 
-    def __init__(self, episode: Episode, ticks: list[int], options: SftOptions, spill: Path):
+    def __init__(self, episode: Episode, ticks: list[int], options: SftOptions):
         self.ticks = ticks
         self.options = options
         # closed by `read`; the file it may roll over to has no name, so even a killed build
         # leaves nothing behind
-        self._out = tempfile.SpooledTemporaryFile(SPILL_BYTES, dir=str(spill))  # noqa: SIM115
+        self._out = tempfile.SpooledTemporaryFile(SPILL_BYTES)  # noqa: SIM115
         self._where: dict[int, tuple[int, int]] = {}  # tick -> (offset, length) in `_out`
         draw = episode.source == "vpt"
         self._cursor = {

@@ -72,16 +72,16 @@ def build(
             "build to another --out, or bump `version`"
         )
     staging = staging_folder(out).absolute()
+    if staging.exists() and _assembled(staging, the_plan.fingerprint):
+        _publish(staging, out)  # killed after its assembly: only the tidying was left
+        return BuildReport(out, ReleaseMeta.read(out))
     if staging.exists() and _read(staging / FINGERPRINT_FILE) != the_plan.fingerprint:
-        if _finished(staging, the_plan.fingerprint):  # killed just before its rename
-            staging.rename(out)
-            return BuildReport(out, ReleaseMeta.read(out))
         if not (staging / FINGERPRINT_FILE).exists():
             raise RecipeError(
                 f"{staging} exists and was not left by a curate build: curate removes only "
                 "what it made. Move it away, or build to another --out"
             )
-        shutil.rmtree(staging)  # an interrupted build of something else: nothing to resume
+        _remove(staging)  # an interrupted build of something else: nothing to resume
     staging.mkdir(parents=True, exist_ok=True)
     (staging / FINGERPRINT_FILE).write_text(the_plan.fingerprint)
 
@@ -131,12 +131,26 @@ def build(
         raise RecipeError(f"no episode was built: {len(left_out)} left out{first}")
 
     meta = _assemble(staging, the_plan, results)
-    # `work` first, the marker last: a crash in between leaves a staging folder that holds the
-    # whole release (renamed by the next run) or one that resumes, never an unmarked half.
-    shutil.rmtree(staging / "work")
-    (staging / FINGERPRINT_FILE).unlink()
-    staging.rename(out)
+    _publish(staging, out)
     return BuildReport(out, meta, run=run)
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Tidy an assembled staging folder and rename it into place. Its meta, written last by the
+    assembly, says it is whole: after a crash here, the next run publishes it (`_assembled`)."""
+    shutil.rmtree(staging / "work", ignore_errors=True)
+    (staging / FINGERPRINT_FILE).unlink(missing_ok=True)
+    staging.rename(out)
+
+
+def _remove(staging: Path) -> None:
+    """Remove a staging folder of curate's, its marker last: a crash midway leaves it marked as
+    curate's, so the next run removes the rest instead of refusing it as a stranger's."""
+    for child in staging.iterdir():
+        if child.name != FINGERPRINT_FILE:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    (staging / FINGERPRINT_FILE).unlink()
+    staging.rmdir()
 
 
 def staging_folder(out: Path) -> Path:
@@ -167,7 +181,8 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult]) -> Re
         if config == "ticks":
             written = write_config(staging, config, parts, ticks_schema_of(recipe))
         else:
-            written = write_config(staging, config, parts, CHAT_SCHEMA, options=WRITE_OPTIONS)
+            written = write_config(staging, config, parts, CHAT_SCHEMA, options=WRITE_OPTIONS,
+                                   whole=True)  # fmt: skip
         for paths in written.values():
             files.update({p: sha256_file(staging / p) for p in paths})
         counts[config] = {s: sum(r.rows[config] for r in built if r.split == s) for s in SPLITS}
@@ -234,14 +249,12 @@ def _deduplicate(results: list[EpisodeResult]) -> list[EpisodeResult]:
     return out
 
 
-def _finished(staging: Path, fingerprint: str) -> bool:
-    """Whether `staging` holds the complete release of `fingerprint`: its meta, which is written
-    last, and nothing of the build's own state."""
+def _assembled(staging: Path, fingerprint: str) -> bool:
+    """Whether `staging` holds the whole release of `fingerprint`: its meta is written last."""
     try:
-        meta = ReleaseMeta.read(staging)
+        return ReleaseMeta.read(staging).fingerprint == fingerprint
     except (OSError, ValueError):
         return False
-    return meta.fingerprint == fingerprint and not (staging / "work").exists()
 
 
 def _read(path: Path) -> str | None:

@@ -74,7 +74,10 @@ class ReleaseMeta(BaseModel):
         path = folder / META_PATH
         path.parent.mkdir(parents=True, exist_ok=True)
         # Key order is the model's and the recipe's (configs in recipe order): deterministic.
-        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n")
+        # Written aside and renamed: a meta that exists is whole (a build's last word).
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n")
+        partial.replace(path)
 
     @classmethod
     def read(cls, folder: Path) -> ReleaseMeta:

@@ -119,9 +119,29 @@ def recordings(
     """Every recording the recipe's sources hold, in source order, generating or downloading as
     the sources declare, with its split; and the ones a source could not deliver (quarantined:
     the rest are still built). Names carry the source's index, so two sources never clash."""
+    hashes = HashCache(base / HASHES)
+    try:
+        found, failed = _held(recipe, base, hashes, report)
+    finally:
+        hashes.close()
+    splits = assign_splits([episode_id_of(r.path) for r, _ in found], recipe.validation)
+    planned = [
+        Planned(
+            r,
+            split,
+            video=not isinstance(source, FolderSource | IndexSource) or source.video,
+            task=task_of(r, source),
+        )  # fmt: skip
+        for (r, source), split in zip(found, splits, strict=True)
+    ]
+    return planned, failed
+
+
+def _held(
+    recipe: Recipe, base: Path, hashes: HashCache, report: Reporter | None
+) -> tuple[list[tuple[Recording, Source]], list[Excluded]]:
     found: list[tuple[Recording, Source]] = []
     failed: list[Excluded] = []
-    hashes = HashCache(base / HASHES)
     for i, source in enumerate(resolve_source(s, base) for s in recipe.sources):
         if isinstance(source, FolderSource):
             counter = Counter(report, f"hashing recordings of source {i}", lazy=True)
@@ -139,18 +159,7 @@ def recordings(
             held = synth_recordings(source.cache, source.episodes, source.seconds, source.seed,
                                     f"synth{i}", counter.set, source.tasks, hashes)  # fmt: skip
         found += [(r, source) for r in sorted(held, key=lambda r: r.name)]
-    hashes.close()
-    splits = assign_splits([episode_id_of(r.path) for r, _ in found], recipe.validation)
-    planned = [
-        Planned(
-            r,
-            split,
-            video=not isinstance(source, FolderSource | IndexSource) or source.video,
-            task=task_of(r, source),
-        )  # fmt: skip
-        for (r, source), split in zip(found, splits, strict=True)
-    ]
-    return planned, failed
+    return found, failed
 
 
 def _fetched(

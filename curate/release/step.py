@@ -143,7 +143,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     options = sft_options(recipe)
     rows = plan_rows(episode, _joined(episode, own), labelers, options) if sft else None
     task.work.mkdir(parents=True, exist_ok=True)
-    jpeg = JpegFrames(episode, rows.frame_ticks, options, task.work) if rows else None
+    jpeg = JpegFrames(episode, rows.frame_ticks, options) if rows else None
     consumers: list[FrameReader] = list(readers.values())
     if jpeg is not None:
         consumers.append(jpeg)

@@ -10,6 +10,7 @@ parts are written the way shards are. A build over terabytes writes its images o
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,16 +28,16 @@ Piece = tuple[Path, int]  # (part file, row group)
 Shard = Path | list[Piece]  # a whole part, or row groups to write into a new file
 
 
-def plan_shards(parts: list[Path], limit: int = SHARD_BYTES) -> list[Shard]:
+def plan_shards(parts: list[Path], limit: int = SHARD_BYTES, whole: bool = False) -> list[Shard]:
     """Consecutive row groups of the parts, grouped so that each shard stays under `limit` (a
-    single row group larger than the limit is a shard of its own), with a part of between
-    limit / WHOLE and limit bytes (its row groups' sizes) taken whole."""
+    single row group larger than the limit is a shard of its own); with `whole`, a part of
+    between limit / WHOLE and limit bytes (its row groups' sizes) is taken whole."""
     shards: list[Shard] = []
     size = limit
     for part in parts:
         meta = pq.ParquetFile(part).metadata
         groups = [meta.row_group(g).total_byte_size for g in range(meta.num_row_groups)]
-        if limit // WHOLE <= sum(groups) <= limit:
+        if whole and limit // WHOLE <= sum(groups) <= limit:
             shards.append(part)
             size = limit  # the next part starts a shard
             continue
@@ -56,27 +57,26 @@ def write_config(
     schema: pa.Schema,
     limit: int = SHARD_BYTES,
     options: dict | None = None,
+    whole: bool = False,
 ) -> dict[str, list[str]]:
     """Write every split of one config; returns split -> the written files' relative paths.
 
     A split without rows gets no file (`datasets` cannot load an empty split), and the card
-    declares only the splits that have files.
+    declares only the splits that have files. `whole`: big parts are shards as they are (image
+    configs, whose parts are written as their shards are: `options` and row groups alike).
     """
     options = options or {"compression": "zstd"}  # pyarrow.parquet.ParquetWriter's options
     row_group = ROW_GROUP_ROWS.get(config, IMAGE_ROW_GROUP)
     written: dict[str, list[str]] = {}
     for split in SPLITS:
-        shards = plan_shards(parts.get(split, []), limit)
+        shards = plan_shards(parts.get(split, []), limit, whole)
         written[split] = []
         for k, shard in enumerate(shards):
             rel = DATA_PATH.format(config=config, split=split, shard=k, shards=len(shards))
             dest = folder / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(shard, Path):  # the part is the shard: no byte to rewrite
-                link = dest.with_name(dest.name + ".link")
-                link.unlink(missing_ok=True)
-                os.link(shard, link)
-                os.replace(link, dest)
+                _place(shard, dest)
             else:
                 with pq.ParquetWriter(dest, schema, **options) as writer:
                     for part, group in shard:
@@ -84,3 +84,16 @@ def write_config(
                         writer.write_table(table, row_group_size=row_group)
             written[split].append(rel)
     return written
+
+
+def _place(part: Path, dest: Path) -> None:
+    """`part` at `dest`: a hard link, or a copy where the filesystem has none."""
+    if dest.exists() and dest.samefile(part):  # linked by a run that was cut short
+        return
+    aside = dest.with_name(dest.name + ".partial")
+    aside.unlink(missing_ok=True)
+    try:
+        os.link(part, aside)
+    except OSError:
+        shutil.copyfile(part, aside)
+    aside.replace(dest)

@@ -39,8 +39,8 @@ Stamp = tuple[tuple[str, int, int], ...]  # (file name, size, modification time 
 
 
 def stamp_of(files: list[Path]) -> Stamp:
-    """What says that a recording's files are still those that were hashed (as the hash cache's
-    key does), without reading them again."""
+    """What says that a recording's files are still those that were hashed, without reading
+    them again (the hash cache keys on these, and on the path and inode)."""
     return tuple((f.name, (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
 
 
@@ -58,33 +58,45 @@ HASH_THREADS = 8  # files hashed at once: hashlib releases the GIL, and storage 
 class HashCache:
     """sha256s of files already hashed, keyed by path, size, modification time (ns) and inode,
     in an SQLite file of the recipe's cache folder: a rebuild over hundreds of GB rehashes only
-    the files that changed. Safe to share between threads and between builds."""
+    the files that changed. Safe to share between threads and between builds; where the file
+    cannot be written (a read-only folder), every file is hashed, as without a cache."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, check_same_thread=False, timeout=60)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INT, mtime_ns INT,"
-            " inode INT, sha256 TEXT)"
-        )
         self.lock = threading.Lock()
+        self.db: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, check_same_thread=False, timeout=60)
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INT,"
+                " mtime_ns INT, inode INT, sha256 TEXT)"
+            )
+        except (OSError, sqlite3.Error):
+            self.close()
 
     def sha256(self, path: Path) -> str:
         st = path.stat()
         key = (str(path.absolute()), st.st_size, st.st_mtime_ns, st.st_ino)
+        query = "SELECT sha256 FROM hashes WHERE path=? AND size=? AND mtime_ns=? AND inode=?"
         with self.lock:
-            row = self.db.execute(
-                "SELECT sha256 FROM hashes WHERE path=? AND size=? AND mtime_ns=? AND inode=?", key
-            ).fetchone()
+            row = self.db.execute(query, key).fetchone() if self.db else None
         if row:
             return row[0]
         sha = sha256_file(path)
-        with self.lock, self.db:
-            self.db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", (*key, sha))
+        st = path.stat()
+        if self.db and key[1:] == (st.st_size, st.st_mtime_ns, st.st_ino):  # not changed since
+            try:
+                with self.lock, self.db:
+                    self.db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
+                                    (*key, sha))  # fmt: skip
+            except sqlite3.Error:
+                pass  # a cache that cannot be written only costs hashing again next time
         return sha
 
     def close(self) -> None:
-        self.db.close()
+        if self.db:
+            self.db.close()
+        self.db = None
 
 
 def recording_sha256(

@@ -234,7 +234,7 @@ def fetch_index(
         retries=retries,
         backoff=backoff,
     )
-    wanted = vpt.relpaths[:limit]
+    wanted = list(dict.fromkeys(vpt.relpaths))[:limit]  # a path listed twice is fetched once
 
     def segment(relpath: str) -> dict[str, str]:
         return {rel: fetch(base + quote(rel), rel) for rel in _files(relpath, video)}

@@ -526,10 +526,16 @@ def test_a_staging_folder_curate_did_not_make_is_refused_not_removed(raw, tmp_pa
     assert (foreign / "notes" / "mine.txt").read_text() == "keep me"
 
 
-def test_a_build_killed_before_its_rename_is_finished_by_the_next_run(raw, tmp_path):
+@pytest.mark.parametrize("tidied", [True, False])
+def test_a_build_killed_after_its_assembly_is_finished_by_the_next_run(raw, tmp_path, tidied):
     recipe = write_recipe(tmp_path / "r", raw)
-    whole = files(build(recipe, tmp_path / "first").folder)
+    first = build(recipe, tmp_path / "first")
+    whole = files(first.folder)
     staging = tmp_path / "out.partial"
-    (tmp_path / "first").rename(staging)  # what a build leaves when killed just before `rename`
+    first.folder.rename(staging)  # killed just before its rename...
+    if not tidied:  # ... or while removing its work folder, some episodes' parts already gone
+        (staging / "work" / "0123456789abcdef").mkdir(parents=True)
+        (staging / "work" / "0123456789abcdef" / "done.json").write_text("{}")
+        (staging / "FINGERPRINT").write_text(first.meta.fingerprint)
     finished = build(recipe, tmp_path / "out")
     assert files(finished.folder) == whole and not staging.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -34,9 +36,13 @@ def test_a_part_big_enough_is_a_shard_as_it_is(tmp_path):
     big = part(tmp_path / "big.parquet", 30, 40, 10)  # a sixteenth of the limit or more
     parts = {"train": [small[0], big, small[1], small[2]]}
     schema = pq.read_schema(big)
-    written = write_config(tmp_path / "out", "ticks", parts, schema, limit=150_000)["train"]
+    written = write_config(tmp_path / "out", "t", parts, schema, limit=150_000, whole=True)["train"]
     assert len(written) == 3  # the first small part, the big one, the last two together
     whole = tmp_path / "out" / written[1]
     assert whole.read_bytes() == big.read_bytes() and whole.stat().st_ino == big.stat().st_ino
     rows = pa.concat_tables(pq.read_table(tmp_path / "out" / f) for f in written)["i"].to_pylist()
     assert rows == [*range(10), *range(30, 70), *range(10, 30)]
+    # a run cut short after linking writes the same files again, and nothing else
+    again = write_config(tmp_path / "out", "t", parts, schema, limit=150_000, whole=True)["train"]
+    assert again == written
+    assert sorted(p.name for p in whole.parent.iterdir()) == sorted(Path(f).name for f in written)
