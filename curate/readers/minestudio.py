@@ -57,7 +57,7 @@ _INFO = msgspec.json.Decoder(_Info)
 
 def _decode(path: Path, decoder: msgspec.json.Decoder) -> list:
     lines = []
-    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+    for number, raw in enumerate(_read(path).split(b"\n"), start=1):
         if raw.strip():
             try:
                 lines.append(decoder.decode(raw))
@@ -65,6 +65,13 @@ def _decode(path: Path, decoder: msgspec.json.Decoder) -> list:
                 raise RecordingError(path, f"bad MineStudio line: {exc}", number,
                                      code="bad_line") from None  # fmt: skip
     return lines
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read: {exc.strerror}", code="unreadable") from None
 
 
 def read_minestudio(folder: Path | str) -> Episode:
@@ -76,7 +83,7 @@ def read_minestudio(folder: Path | str) -> Episode:
                              code="missing_files")  # fmt: skip
     actions = _decode(folder / "action.jsonl", _ACTION)
     infos = _decode(folder / "info.jsonl", _INFO)
-    n_frames = sum(1 for raw in (folder / "episode.jsonl").read_bytes().split(b"\n") if raw.strip())
+    n_frames = sum(1 for raw in _read(folder / "episode.jsonl").split(b"\n") if raw.strip())
     if not len(actions) == len(infos) == n_frames:
         raise RecordingError(
             folder,
