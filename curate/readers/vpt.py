@@ -47,17 +47,19 @@ _Delta = Annotated[float, msgspec.Meta(ge=-2400, le=2400)]
 _JSON_SPACE = b" \t\r\n"  # a line of only these is blank (JSON's whitespace, nothing else)
 
 
+# Every field but `mouse` and `keyboard` is optional, and a null in one counts as missing: the
+# columns read None as the field's default.
 class _Mouse(msgspec.Struct, gc=False):
     x: float | None = None
     y: float | None = None
-    dx: _Delta = 0.0
-    dy: _Delta = 0.0
-    buttons: tuple[int, ...] = ()
-    newButtons: tuple[int, ...] = ()  # noqa: N815 (the recorder's field name)
+    dx: _Delta | None = 0.0
+    dy: _Delta | None = 0.0
+    buttons: tuple[int, ...] | None = ()
+    newButtons: tuple[int, ...] | None = ()  # noqa: N815 (the recorder's field name)
 
 
 class _Keyboard(msgspec.Struct, gc=False):
-    keys: tuple[str, ...] = ()
+    keys: tuple[str, ...] | None = ()
 
 
 class _LineBase(msgspec.Struct, gc=False):
@@ -65,9 +67,9 @@ class _LineBase(msgspec.Struct, gc=False):
 
     mouse: _Mouse  # required: a JSON line without them is not a VPT recording
     keyboard: _Keyboard
-    isGuiOpen: bool = False  # noqa: N815
+    isGuiOpen: bool | None = False  # noqa: N815
     isGuiInventory: bool | None = None  # noqa: N815
-    hotbar: _Slot = 0
+    hotbar: _Slot | None = 0
     yaw: float | None = None
     pitch: float | None = None
     xpos: float | None = None
@@ -79,11 +81,11 @@ class _Line(_LineBase, gc=False):
     """A line with its counters as a dict: the rule every line must pass, checked one by one
     only to name the first line that does not."""
 
-    stats: dict[str, _Count] = {}
+    stats: dict[str, _Count] | None = {}
 
 
 class _Counters(msgspec.Struct):
-    stats: dict[str, _Count] = {}
+    stats: dict[str, _Count] | None = {}
 
 
 _LINE = msgspec.json.Decoder(_Line)
@@ -104,7 +106,7 @@ def _decoder(counters: Sequence[str], *, strict: bool = True) -> msgspec.json.De
     )
     line = msgspec.defstruct(
         "TypedLine",
-        [("stats", stats, msgspec.field(default_factory=stats))],
+        [("stats", stats | None, msgspec.field(default_factory=stats))],
         bases=(_LineBase,),
         gc=False,
     )
@@ -155,7 +157,7 @@ def _decode(path: Path) -> tuple[list[_LineBase], list[str]]:
         if not last:
             return [], []
         try:
-            counters = list(_COUNTERS.decode(last).stats)
+            counters = list(_COUNTERS.decode(last).stats or ())
             return _decode_lines(path, _decoder(counters).decode), counters
         except BAD_JSON:
             pass
@@ -184,7 +186,7 @@ def _all_counters(path: Path) -> list[str]:
             stats = _field(map(_LINE.decode, filter(_non_blank, chunk)), "stats")
         except BAD_JSON:
             raise _first_bad_line(path, chunk, before) from None
-        counters.update(dict.fromkeys(chain.from_iterable(stats)))
+        counters.update(dict.fromkeys(chain.from_iterable(s or () for s in stats)))
         before += len(chunk)
     return list(counters)
 
@@ -221,7 +223,7 @@ def _flags(combos: Sequence[tuple], column_of: dict) -> np.ndarray:
     distinct, index = _distinct(combos)
     table = np.zeros((len(distinct), len(BINARY_ACTIONS)), np.uint8)
     for row, combo in enumerate(distinct):
-        for value in combo:
+        for value in combo or ():  # None: a null, as missing
             if value in column_of:
                 table[row, column_of[value]] = 1
     return table[index]
@@ -264,9 +266,9 @@ def _columns(lines: list[_LineBase], counters: list[str]) -> _Columns:
     new_buttons = _field(mice, "newButtons")
     stuck = 0
     if new_buttons[0] == (0,):
-        stuck = next((i for i in range(1, n) if 0 in new_buttons[i]), n)
+        stuck = next((i for i in range(1, n) if 0 in (new_buttons[i] or ())), n)
     floats = {
-        **{name: _column(mice, name, np.float64) for name in ("dx", "dy")},
+        **{name: np.nan_to_num(_floats(_field(mice, name)), nan=0.0) for name in ("dx", "dy")},
         **{name: _floats(_field(mice, name)) for name in ("x", "y")},
         **{name: _floats(_field(lines, name)) for name in ("yaw", "pitch", "xpos", "ypos", "zpos")},
     }
@@ -274,14 +276,17 @@ def _columns(lines: list[_LineBase], counters: list[str]) -> _Columns:
     # Per-tick counters (play time, distance) are never events: their counts are not even read.
     kept = [i for i, key in enumerate(counters) if not is_per_tick_counter(event_name(key))]
     stats = _field(lines, "stats")
+    if kept and None in stats:  # a null `stats`, as missing: every counter 0
+        empty = type(next(s for s in stats if s is not None))()
+        stats = tuple(empty if s is None else s for s in stats)
     counts = np.zeros((n, len(kept)), np.int64)
     for column, i in enumerate(kept):
         counts[:, column] = _column(stats, f"c{i}", np.int64)
     return _Columns(
         binaries,
         stuck,
-        _column(lines, "hotbar", np.int64),
-        _column(lines, "isGuiOpen", np.bool_),
+        np.nan_to_num(_floats(_field(lines, "hotbar")), nan=0.0).astype(np.int64),
+        _column(lines, "isGuiOpen", np.bool_),  # None reads as False
         np.array([state is True for state in states])[index],
         np.array([state is None for state in states])[index],
         floats,

@@ -209,34 +209,32 @@ GOOD = '{"mouse": {"dx": 1.5, "buttons": [0]}, "keyboard": {}, "stats": {"a": 1}
 @pytest.mark.parametrize(
     "bad, reason",
     [
-        ('{"mouse": {"dx": "fast"}, "keyboard": {}}', "Expected `float`"),
+        ('{"mouse": {"dx": "fast"}, "keyboard": {}}', "Expected `float"),
         ("{not json", "malformed"),
         ("[1, 2]", "object"),
         ('{"keyboard": {}}', "missing required field `mouse`"),
         ('{"mouse": {}}', "missing required field `keyboard`"),
         ('{"mouse": null, "keyboard": {}}', "null"),
-        ('{"mouse": {"dx": null}, "keyboard": {}}', "null"),
         ('{"mouse": {"dx": 1e400}, "keyboard": {}}', "out of range"),
         ('{"mouse": {"dx": 12345678901234567890123}, "keyboard": {}}', "<= 2400"),
         ('{"mouse": {"dy": -2400.5}, "keyboard": {}}', ">= -2400"),
         ('{"mouse": {"buttons": [0.0]}, "keyboard": {}}', "Expected `int`"),
         ('{"mouse": {"buttons": [true]}, "keyboard": {}}', "Expected `int`"),
         ('{"mouse": {}, "keyboard": {"keys": [1]}}', "Expected `str`"),
-        ('{"mouse": {}, "keyboard": {}, "isGuiOpen": 0}', "Expected `bool`"),
-        ('{"mouse": {}, "keyboard": {}, "isGuiOpen": null}', "Expected `bool`"),
+        ('{"mouse": {}, "keyboard": {}, "isGuiOpen": 0}', "Expected `bool"),
         ('{"mouse": {}, "keyboard": {}, "isGuiInventory": "yes"}', "Expected `bool | null`"),
-        ('{"mouse": {}, "keyboard": {}, "hotbar": 1.0}', "Expected `int`"),
+        ('{"mouse": {}, "keyboard": {}, "hotbar": 1.0}', "Expected `int"),
         ('{"mouse": {}, "keyboard": {}, "hotbar": 9}', "<= 8"),
         ('{"mouse": {}, "keyboard": {}, "hotbar": -1}', ">= 0"),
         ('{"mouse": {}, "keyboard": {}, "yaw": "1"}', "Expected `float | null`"),
         ('{"mouse": {}, "keyboard": {}, "stats": {"a": -1}}', ">= 0"),
-        ('{"mouse": {}, "keyboard": {}, "stats": {"a": 1.5}}', "Expected `int`"),
-        ('{"mouse": {}, "keyboard": {}, "stats": {"a": 9.0}}', "Expected `int`"),
-        ('{"mouse": {}, "keyboard": {}, "stats": {"a": null}}', "Expected `int`"),
-        ('{"mouse": {}, "keyboard": {}, "stats": {"a": "1"}}', "Expected `int`"),
+        ('{"mouse": {}, "keyboard": {}, "stats": {"a": 1.5}}', "Expected `int"),
+        ('{"mouse": {}, "keyboard": {}, "stats": {"a": 9.0}}', "Expected `int"),
+        ('{"mouse": {}, "keyboard": {}, "stats": {"a": null}}', "Expected `int"),
+        ('{"mouse": {}, "keyboard": {}, "stats": {"a": "1"}}', "Expected `int"),
         ('{"mouse": {}, "keyboard": {}, "stats": {"a": 9223372036854775808}}', "<= "),
         ('{"mouse": {}, "keyboard": {}, "stats": {"a": 2, "a": -1}}', ">= 0"),
-        ('{"mouse": {}, "keyboard": {}, "stats": []}', "Expected `object`"),
+        ('{"mouse": {}, "keyboard": {}, "stats": []}', "Expected `object"),
         ('{"mouse": {}, "keyboard": {}, "tick": "\\ud800"}', ""),  # a lone surrogate
         ('{"mouse": {}, "keyboard": {}} {"mouse": {}, "keyboard": {}}', "trailing"),
         ('{"mouse": {}, "keyboard": {}}x', "trailing"),
@@ -326,8 +324,8 @@ def plain(value):
 
 
 def valid(kind: str, value) -> bool:
-    if value is None:
-        return kind.endswith("?")
+    if value is None:  # a null counts as missing; `mouse` and `keyboard` must be there
+        return kind != "object"
     kind = kind.rstrip("?")
     if kind == "float":
         return type(value) in (int, float) and math.isfinite(float(value))
@@ -395,22 +393,22 @@ def reference(data: bytes) -> list[dict] | int:
     for i, line in enumerate(lines):
         mouse, keyboard = line["mouse"], line["keyboard"]
         act = dict.fromkeys(BINARY_ACTIONS, 0)
-        for key in keyboard.get("keys", []):
+        for key in field_or(keyboard, "keys", []):
             if key in KEY_TO_ACTION:
                 act[KEY_TO_ACTION[key]] = 1
-        new = mouse.get("newButtons", [])
+        new = field_or(mouse, "newButtons", [])
         stuck = new == [0] if stuck is None else stuck and 0 not in new
-        for button in mouse.get("buttons", []):
+        for button in field_or(mouse, "buttons", []):
             if button in MOUSE_BUTTON_TO_ACTION and not (button == 0 and stuck):
                 act[MOUSE_BUTTON_TO_ACTION[button]] = 1
-        slot = line.get("hotbar", 0)
+        slot = field_or(line, "hotbar", 0)
         if slot != slot_before:
             act[f"hotbar.{slot + 1}"] = 1
         slot_before = slot
-        pitch = float(mouse.get("dy", 0)) * CAMERA_SCALE
-        yaw = float(mouse.get("dx", 0)) * CAMERA_SCALE
-        gui = line.get("isGuiOpen", False)
-        counts = line.get("stats", {})
+        pitch = float(field_or(mouse, "dy", 0)) * CAMERA_SCALE
+        yaw = float(field_or(mouse, "dx", 0)) * CAMERA_SCALE
+        gui = field_or(line, "isGuiOpen", False)
+        counts = field_or(line, "stats", {})
         rows.append(
             {
                 "tick": i,
@@ -436,6 +434,12 @@ def reference(data: bytes) -> list[dict] | int:
         )
         counts_before = counts
     return rows
+
+
+def field_or(fields: dict, name: str, default):
+    """A field's value, its default when it is missing or null."""
+    value = fields.get(name)
+    return default if value is None else value
 
 
 def optional(value) -> float | None:
@@ -677,6 +681,8 @@ def test_reader_refuses_what_the_reference_refuses(tmp_path_factory, seed):
     "line",
     [
         '{"mouse": {"dx": -2400, "dy": 2.4e3}, "keyboard": {}}',
+        '{"mouse": {"dx": null, "dy": null, "buttons": null, "newButtons": null},'
+        ' "keyboard": {"keys": null}, "isGuiOpen": null, "hotbar": null, "stats": null}',
         '{"mouse": {"dx": 0.30000000000000004, "dy": 1.0000000000000002e-7}, "keyboard": {}}',
         '{"mouse": {"x": null, "y": null}, "keyboard": {}, "isGuiOpen": true}',
         '{"mouse": {"x": 1e300, "y": -3}, "keyboard": {}, "isGuiOpen": true}',

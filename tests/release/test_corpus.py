@@ -236,3 +236,14 @@ def test_a_recording_that_changes_after_the_plan_is_quarantined(good, reference,
     assert "changed during the build" in meta.quarantine[0].reason
     assert "rerun" in meta.quarantine[0].reason
     assert rows_by_episode(tmp_path / "out") == reference
+
+
+def test_a_null_in_an_optional_field_counts_as_missing(good, tmp_path):
+    source = tmp_path / "raw"
+    source.mkdir()
+    jsonl = sorted(good.glob("*.jsonl"))[0]
+    for ext in (".jsonl", ".mp4"):
+        shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    rewrite(source / jsonl.name, set_line(3, hotbar=None, isGuiOpen=None, stats=None, dx=None))
+    meta = build(recipe(tmp_path, source), tmp_path / "out").meta
+    assert meta.quarantine == [] and sum(len(ids) for ids in meta.episodes.values()) == 1
