@@ -89,7 +89,7 @@ def label(
 
     from curate.episode import as_frame
     from curate.labelers import LabelerError, labeler_class
-    from curate.readers import RecordingError, read_episode
+    from curate.readers import RecordingError
     from curate.readers.video import read_frames
 
     given = {"mode": mode, "bins": bins, "horizon": horizon, "refine": refine}
@@ -108,7 +108,7 @@ def label(
         raise fail(f"--{first['loc'][0]}: {first['msg']}") from None
     labeler = cls(params)
     try:
-        episode = read_episode(source)
+        episode = _episode_to_label(source, labeler.needs_frames)
         reader = labeler.frame_reader(episode) if labeler.needs_frames else None
         if space == "grounding" and getattr(labeler.params, "refine", False) and not episode.frames:
             raise RecordingError(
@@ -134,6 +134,21 @@ def label(
     partial = out.with_name(out.name + ".partial")
     rows.write_ndjson(partial)
     partial.replace(out)
+
+
+def _episode_to_label(source: Path, needs_frames: bool):
+    """The episode of `source`; for a space that reads no frames, a VPT video that cannot be
+    read is set aside with a warning (the actions are labelled alone) instead of failing."""
+    from curate.readers import RecordingError, read_episode
+    from curate.readers.vpt import read_vpt
+
+    try:
+        return read_episode(source)
+    except RecordingError as exc:
+        if needs_frames or exc.code != "bad_video" or exc.path.suffix != ".mp4":
+            raise
+        err.print(f"warning: {exc}; labelled from the actions alone", highlight=False, markup=False)
+        return read_vpt(source, video=False)
 
 
 @app.command()

@@ -94,6 +94,16 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path):
     assert not out.exists() and not list(tmp_path.glob("labels*"))
 
 
+def test_a_broken_video_fails_only_the_spaces_that_read_frames(tmp_path):
+    path = write_vpt(tmp_path / "v.jsonl", [vpt_line(), vpt_line(buttons=[0]), vpt_line()])
+    path.with_suffix(".mp4").write_bytes(b"not a video")
+    text = label("text", path)
+    assert text.exit_code == 0 and len(rows(text)) == 3
+    assert "v.mp4: unreadable video" in text.stderr and "from the actions alone" in text.stderr
+    grounding = label("grounding", path)
+    assert grounding.exit_code == 2 and "v.mp4: unreadable video" in grounding.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -353,9 +353,9 @@ def canonical_ticks(path: Path | str) -> pa.Table:
     )
 
 
-def read_vpt(path: Path | str) -> Episode:
+def read_vpt(path: Path | str, video: bool = True) -> Episode:
     """Read one VPT recording; its `.mp4` beside it, when present, supplies the frames (decoded
-    only when a step asks for them).
+    only when a step asks for them); `video=False` reads the actions alone.
 
     Frame count and line count must agree: a difference of at most 2 is trimmed from the end of the
     longer one with a warning, a larger one is a `RecordingError` (ACTION_SPACES.md section 2a).
@@ -366,11 +366,11 @@ def read_vpt(path: Path | str) -> Episode:
     ticks = canonical_ticks(path)
     warnings: list[str] = []
     frames = None
-    video = path.with_suffix(".mp4")
-    if video.exists():
+    mp4 = path.with_suffix(".mp4")
+    if video and mp4.exists():
         from curate.readers.video import align_frames
 
-        n_ticks, frames, note = align_frames(video, ticks.num_rows)
+        n_ticks, frames, note = align_frames(mp4, ticks.num_rows)
         if note:
             warnings.append(note)
         ticks = ticks.slice(0, n_ticks)
