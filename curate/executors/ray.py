@@ -5,8 +5,8 @@ Tasks carry paths (a storage root and a relative name), never frames: every node
 recordings and writes its parts under the same paths, so the recipe, its caches and the output
 must be on a filesystem every node mounts at the same place. Before any task runs, each node
 alive then reports its Python, curate and library versions, and a node that differs from the
-driver stops the build (its parts would not be the driver's bytes, and the fingerprint knows only the
-driver's versions).
+driver stops the build (its parts would not be the driver's bytes, and the fingerprint knows
+only the driver's versions).
 """
 
 from __future__ import annotations
