@@ -94,6 +94,7 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
     for tick in wanted:
         by_source.setdefault(source_frame(tick, ref.fps), []).append(tick)
     last = max(by_source, default=-1)
+    decoded = 0
     try:
         with av.open(str(ref.path)) as container:
             stream = container.streams.video[0]
@@ -101,6 +102,7 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
             # frame threads would only contend with the other workers (measured: bench/README).
             stream.codec_context.thread_count = 1
             for index, frame in enumerate(container.decode(stream)):
+                decoded = index + 1
                 if index in by_source:
                     image = frame.to_ndarray(format="rgb24")
                     for _ in by_source[index]:
@@ -109,7 +111,7 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
                     return
     except av.error.FFmpegError as exc:  # a damaged stream is the recording's fault
         raise RecordingError(
-            ref.path, f"video cannot be decoded: {exc}", code="bad_video"
+            ref.path, f"video cannot be decoded after frame {decoded}: {exc}", code="bad_video"
         ) from None
     raise RecordingError(ref.path, f"video ended before frame {last}", code="bad_video")
 

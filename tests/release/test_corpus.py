@@ -77,6 +77,15 @@ def swap_bytes(path: Path, old: bytes, new: bytes) -> None:
     path.write_bytes(text.replace(old, new, 1))
 
 
+def zeros_in_the_middle(jsonl: Path) -> None:
+    """20 KB of zeros halfway through the video: it opens and probes, then fails to decode."""
+    video = jsonl.with_suffix(".mp4")
+    data = bytearray(video.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20_000] = bytes(20_000)
+    video.write_bytes(bytes(data))
+
+
 # kind -> (how to break the copy `jsonl` of a good recording, the code it is quarantined with)
 VPT_KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
     "zero-byte mp4": (lambda j: j.with_suffix(".mp4").write_bytes(b""), "bad_video"),
@@ -89,6 +98,7 @@ VPT_KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
         "bad_video",
     ),
     "mp4 missing": (lambda j: j.with_suffix(".mp4").unlink(), "missing_video"),
+    "video that fails mid-stream": (zeros_in_the_middle, "bad_video"),
     "invalid jsonl line": (lambda j: swap_bytes(j, b'{"mouse"', b'{"mouse" oops'), "bad_line"),
     "non-UTF-8 bytes": (lambda j: swap_bytes(j, b'"keys":[', b'"keys":["\xff\xfe",'), "bad_line"),
     "missing required field": (lambda j: rewrite(j, lambda d: d[3].pop("mouse")), "bad_line"),
