@@ -46,11 +46,11 @@ def _parquet_columns(schema: pa.Schema) -> list[str]:
     return [written.column(i).path for i in range(len(written))]
 
 
+ROW_GROUP = 100  # rows a parquet row group holds: image rows are large
 _TEXT = [c for c in _parquet_columns(SCHEMA) if c != "images.list.element.bytes"]
 # How chat rows are written to parquet: zstd for the text; the JPEG bytes as they are (already
 # entropy-coded: zstd saves under 1% on real Minecraft frames for as much CPU as encoding them)
 # and without dictionary or min/max statistics (hashing 60 KB blobs for nothing).
-ROW_GROUP = 100  # rows a parquet row group holds: image rows are large
 WRITE_OPTIONS = {
     "compression": dict.fromkeys(_TEXT, "zstd") | {"images.list.element.bytes": "none"},
     "use_dictionary": _TEXT,

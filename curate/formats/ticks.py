@@ -16,8 +16,6 @@ from datasets import Features
 
 from curate.episode import TICK_SCHEMA, Episode
 
-ROW_GROUP = 20_000  # rows a parquet row group of `ticks` holds
-
 
 def ticks_schema(fields: Iterable[pa.Field]) -> pa.Schema:
     """The episode id, the tick table, then the given label fields."""

@@ -26,7 +26,6 @@ from pydantic import BaseModel
 
 from curate.episode import Episode, FrameReader, as_frame
 from curate.formats.sft import JpegFrames, SftOptions, plan_rows, write_sft
-from curate.formats.ticks import ROW_GROUP as TICKS_ROW_GROUP
 from curate.formats.ticks import ticks_schema, ticks_table
 from curate.readers import RecordingError, read_episode
 from curate.readers.video import read_frames
@@ -97,10 +96,10 @@ def _unchanged(task: EpisodeTask) -> None:
     name inputs it was not built from."""
     folder = task.recording if task.recording.is_dir() else task.recording.parent
     try:
-        now = stamp_of([folder / name for name, _, _ in task.stamp])
-    except FileNotFoundError as exc:
-        now = ((exc.filename or "?", -1, -1),)
-    if now != task.stamp:
+        same = stamp_of([folder / name for name, _, _ in task.stamp]) == task.stamp
+    except FileNotFoundError:
+        same = False
+    if not same:
         raise RecordingError(
             task.recording,
             "changed during the build (a file's size or modification time is not what was "
@@ -142,7 +141,6 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     sft = [c for c in recipe.configs if c != "ticks"]
     options = sft_options(recipe)
     rows = plan_rows(episode, _joined(episode, own), labelers, options) if sft else None
-    task.work.mkdir(parents=True, exist_ok=True)
     jpeg = JpegFrames(episode, rows.frame_ticks, options) if rows else None
     consumers: list[FrameReader] = list(readers.values())
     if jpeg is not None:
@@ -161,11 +159,11 @@ def _build(task: EpisodeTask) -> EpisodeResult:
         rows = rows.with_grounding(labels)
     stats = {space: lab.stats(episode, own[space]) for space, lab in labelers.items()}
 
+    task.work.mkdir(parents=True, exist_ok=True)
     written: dict[str, tuple[int, int]] = {}
     if "ticks" in recipe.configs:
         table = ticks_table(episode, labels, ticks_schema_of(recipe))
-        pq.write_table(table, task.work / "ticks.parquet", compression="zstd",
-                       row_group_size=TICKS_ROW_GROUP)  # fmt: skip
+        pq.write_table(table, task.work / "ticks.parquet", compression="zstd")
         written["ticks"] = (table.num_rows, table.nbytes)
     if rows is not None and jpeg is not None:
         with jpeg.read() as images:

@@ -17,11 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.formats.chat import ROW_GROUP as IMAGE_ROW_GROUP
-from curate.formats.ticks import ROW_GROUP as TICKS_ROW_GROUP
 from curate.release.meta import DATA_PATH, SPLITS
 
 SHARD_BYTES = 500 * 10**6  # at most 500 MB a shard (ARCHITECTURE.md)
-ROW_GROUP_ROWS = {"ticks": TICKS_ROW_GROUP}  # image configs: IMAGE_ROW_GROUP
+ROW_GROUP_ROWS = {"ticks": 20_000}  # image configs: IMAGE_ROW_GROUP (image rows are large)
 WHOLE = 16  # a part of at least limit / WHOLE (31 MB; at most the limit) is a shard as it is
 
 Piece = tuple[Path, int]  # (part file, row group)
