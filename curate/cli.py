@@ -196,7 +196,7 @@ def build(
     share = episodes["validation"] / max(sum(episodes.values()), 1)
     asked = meta.recipe["validation"]
     run = result.run
-    rates = f"; episodes built at {run.rates()}" if run else ""
+    rates = "" if run is None else f"; {'episodes built at ' if run.episodes else ''}{run.rates()}"
     err.print(
         f"built {result.folder} in {time.monotonic() - start:.1f} s: {rows} rows; episodes "
         f"{episodes['train']} train, {episodes['validation']} validation ({share:.0%} of them, "

@@ -69,6 +69,8 @@ class Throughput:
         return (self.end or time.monotonic()) - self.start
 
     def rates(self) -> str:
+        if not self.episodes and self.resumed:
+            return f"all {self.resumed} resumed from an earlier run"
         s = max(self.seconds, 1e-9)
         resumed = f", {self.resumed} resumed" if self.resumed else ""
         return (

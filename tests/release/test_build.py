@@ -145,6 +145,7 @@ def test_a_build_with_too_much_quarantined_fails_and_resumes_under_a_higher_limi
     # the limit says how to check a build, not what it is: the next run resumes every episode
     report = build(write_recipe(tmp_path, mixed, max_quarantined=0.25), tmp_path / "out")
     assert len(report.meta.quarantine) == 1 and report.run and report.run.resumed == 4
+    assert report.run.rates() == "all 4 resumed from an earlier run"
 
 
 def test_filters_leave_short_episodes_out(raw, tmp_path):
