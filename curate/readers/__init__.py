@@ -34,6 +34,7 @@ CODES = (
     "download_failed",  # an index entry that could not be fetched
     "duplicate_episode",  # a second recording with an episode id already built
     "changed",  # a file of the recording changed between the build's plan and its episode
+    "too_large",  # larger than the recipe's max_recording_bytes: refused before it is read
 )
 
 
@@ -46,6 +47,8 @@ ADVICE = {
     "length_mismatch": "pair each .jsonl with the video recorded with it, or download both again",
     "bad_video": "download or encode the video again",
     "bad_frame": "export the rollout's frames again",
+    "download_failed": "rerun the build to try again (what was fetched is kept), or remove the "
+    "entry from the index",
 }
 
 

@@ -9,12 +9,13 @@ a build interrupted for any reason resumes where it stopped.
 
 from __future__ import annotations
 
+import errno
 import shutil
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from curate.executors import make_executor
+from curate.executors import BuildError, make_executor
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
 from curate.formats.chat import WRITE_OPTIONS
 from curate.hashing import sha256_file
@@ -54,6 +55,27 @@ def build(
     report: Reporter | None = None,
 ) -> BuildReport:
     """Build the release a recipe declares; see the module docstring for the flow."""
+    try:
+        return _build(recipe_path, out, workers, executor, address, strict, report)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise BuildError(
+            f"no space left on the disk ({exc}): free space where --out is (or in the temp "
+            "folder, for large frame spools) and rerun the same command; the episodes built so "
+            "far are kept and resume"
+        ) from exc
+
+
+def _build(
+    recipe_path: Path | str,
+    out: Path | str | None,
+    workers: int,
+    executor: str,
+    address: str | None,
+    strict: bool,
+    report: Reporter | None,
+) -> BuildReport:
     runner = make_executor(executor, workers, address)  # a wrong option fails before any work
     the_plan = plan(Path(recipe_path), report)
     recipe = the_plan.recipe
@@ -109,7 +131,7 @@ def build(
     results = runner.run(build_episode, tasks, EpisodeResult, done)
     run.stop()
     results = _deduplicate(results)
-    problems = the_plan.unfetched + _excluded(results, "quarantined")
+    problems = the_plan.refused + _excluded(results, "quarantined")
     kept = f"the episodes built so far are kept in {staging}"
     if strict and problems:
         raise RecipeError(
@@ -117,7 +139,7 @@ def build(
             + "; ".join(f"{p.name}: {p.reason}" for p in problems)
             + f". Fix them, or run again without --strict to build the rest ({kept})"
         )
-    inputs = len(the_plan.recordings) + len(the_plan.unfetched)
+    inputs = len(the_plan.inputs)
     if len(problems) > recipe.max_quarantined * inputs:
         raise RecipeError(
             f"{len(problems)} of {inputs} recordings ({len(problems) / inputs:.0%}) were "
@@ -212,7 +234,7 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult]) -> Re
         inputs=the_plan.inputs,
         episodes={s: [r.episode_id or "" for r in built if r.split == s] for s in SPLITS},
         counts=counts,
-        quarantine=the_plan.unfetched + _excluded(results, "quarantined"),
+        quarantine=the_plan.refused + _excluded(results, "quarantined"),
         filtered=_excluded(results, "filtered"),
         warnings=[Excluded(name=r.name, reason=w) for r in built for w in r.warnings],
         files=files,

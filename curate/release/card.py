@@ -259,7 +259,7 @@ def render(
         f"`{meta.content_hash}` (what was built).",
         f"- Labelers: {', '.join(f'{k} v{v}' for k, v in sorted(meta.labelers.items()))}.",
         f"- Inputs: {len(meta.inputs)} recording(s), each named with its sha256 in "
-        "`meta/release.json`.",
+        f"`meta/release.json`{unfetched(meta)}.",
         *(f"- Quarantined `{q.name}` ({q.code}): {q.reason}" for q in meta.quarantine),
         *(f"- Filtered `{q.name}`: {q.reason}" for q in meta.filtered),
         *(f"- Note on `{q.name}`: {q.reason}" for q in meta.warnings),
@@ -432,3 +432,9 @@ def plot_loss(validation: dict, folder: Path) -> str:
     (folder / LOSS_PLOT).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(folder / LOSS_PLOT, format="png", metadata={"Software": None})
     return LOSS_PLOT
+
+
+def unfetched(meta: ReleaseMeta) -> str:
+    """The card's word on inputs an index listed but the build could not fetch."""
+    missing = sum(i.sha256 is None for i in meta.inputs)
+    return f" ({missing} listed by an index but not fetched: no sha256)" if missing else ""

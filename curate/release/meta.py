@@ -24,7 +24,7 @@ SPLITS = ("train", "validation")
 class Input(BaseModel):
     name: str  # relative name of the recording
     format: str
-    sha256: str
+    sha256: str | None  # None: listed by an index but not fetched (it is in `quarantine`)
 
 
 class Excluded(BaseModel):

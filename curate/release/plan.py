@@ -14,7 +14,7 @@ from curate.contract import FPS
 from curate.executors.base import library_versions
 from curate.hashing import code_sha256
 from curate.labelers import LabelerError, registry
-from curate.readers import episode_id_of
+from curate.readers import ADVICE, episode_id_of
 from curate.release.meta import Excluded, Input, fingerprint
 from curate.release.progress import Counter, Reporter
 from curate.release.recipe import (
@@ -66,7 +66,7 @@ class Plan:
     recipe: Recipe
     labelers: dict[str, str]  # space -> version
     recordings: list[Planned]
-    unfetched: list[Excluded]  # recordings a source could not deliver
+    refused: list[Excluded]  # recordings a source could not deliver, or too large to read
     inputs: list[Input]  # the recordings as the release names them
     about: str  # the card's About text
     fingerprint: str
@@ -77,17 +77,34 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     recipe = load_recipe(recipe_path)
     labelers = labeler_versions(recipe)
     # absolute: tasks name their inputs for workers that may not share this process's folder
-    found, unfetched = recordings(recipe, recipe_path.absolute().parent, report)
+    found, refused = recordings(recipe, recipe_path.absolute().parent, report)
     if not found:
-        first = f"; first: {unfetched[0].name}: {unfetched[0].reason}" if unfetched else ""
+        first = f"; first: {refused[0].name}: {refused[0].reason}" if refused else ""
         raise RecipeError(f"{recipe_path}: the sources hold no recording{first}")
     about = about_text(recipe, recipe_path.parent)
     inputs = [Input(name=p.recording.name, format=p.recording.format, sha256=p.recording.sha256)
               for p in found]  # fmt: skip
+    inputs += [Input(name=x.name, format="vpt", sha256=None) for x in refused]
+    limit = recipe.max_recording_bytes
+    oversized = {p.recording.name: x for p in found if (x := too_large(p.recording, limit))}
+    refused += oversized.values()
+    found = [p for p in found if p.recording.name not in oversized]
     modules = [*BUILD_MODULES, *(recipe.labeler(s).__module__ for s in labelers)]
     asked = fingerprint(fingerprinted(recipe.normalised()), labelers, inputs, about,
                         code_sha256(modules), library_versions())  # fmt: skip
-    return Plan(recipe, labelers, found, unfetched, inputs, about, asked)
+    return Plan(recipe, labelers, found, refused, inputs, about, asked)
+
+
+def too_large(recording: Recording, limit: int) -> Excluded | None:
+    """The quarantine entry of a recording whose files together exceed `limit` bytes, which is
+    refused before any of it is read (a stranger's 50 GB "jsonl" must not fill the memory)."""
+    size = sum(entry[1] for entry in recording.stamp)
+    if size <= limit:
+        return None
+    reason = (f"{Path(recording.rel).name}: {size / 1e9:.2f} GB, over the recipe's "
+              f"max_recording_bytes ({limit / 1e9:.2f} GB); split the recording, or raise "
+              f"`max_recording_bytes` if the machines have the memory for it")  # fmt: skip
+    return Excluded(name=recording.name, reason=reason, code="too_large")
 
 
 def fingerprinted(recipe: dict) -> dict:
@@ -180,8 +197,13 @@ def _fetched(
         files = recording_files("vpt", path)
         sha = recording_sha256(files, known)
         held.append(Recording(f"{prefix}/{rel}", "vpt", source.cache, rel, sha, stamp_of(files)))
-    failed = [Excluded(name=f"{prefix}/{jsonl_path(rel)}", reason=why, code="download_failed")
-              for rel, why in fetched.failures.items()]  # fmt: skip
+    advice = ADVICE["download_failed"]
+    failed = [
+        Excluded(
+            name=f"{prefix}/{jsonl_path(rel)}", reason=f"{why}; {advice}", code="download_failed"
+        )
+        for rel, why in fetched.failures.items()
+    ]
     return held, failed
 
 

@@ -184,6 +184,9 @@ class Recipe(Strict):
     # The build fails when a larger share of the recordings is quarantined: a wrong `format:`
     # or a broken source should not "succeed" with little in it.
     max_quarantined: Annotated[float, Field(ge=0, le=1)] = 0.2
+    # A recording whose files together are larger is quarantined before it is read: its jsonl
+    # (or a MineStudio rollout's) is held in memory while its episode is built.
+    max_recording_bytes: Annotated[int, Field(ge=1)] = 4_000_000_000
     card: Card = Field(default_factory=Card)
     validate_: Validate = Field(default_factory=Validate, alias="validate")
 

@@ -267,8 +267,9 @@ def test_index_source_downloads_and_quarantines_what_is_missing(raw, mirror, tmp
     data["sources"] = [{"format": "vpt", "index": "index.json", "limit": 4, "cache": "cache"}]
     recipe.write_text(json.dumps(data))
     meta = build(recipe, tmp_path / "out").meta
-    assert [i.name for i in meta.inputs] == [
-        f"vpt0/data/10.0/{p.name}" for p in sorted(raw.glob("*.jsonl"))
+    assert [(i.name, i.sha256 is None) for i in meta.inputs] == [
+        *((f"vpt0/data/10.0/{p.name}", False) for p in sorted(raw.glob("*.jsonl"))),
+        ("vpt0/data/10.0/missing-segment.jsonl", True),  # listed, not fetched: in the count
     ]
     assert [q.name for q in meta.quarantine] == ["vpt0/data/10.0/missing-segment.jsonl"]
     assert "404" in meta.quarantine[0].reason

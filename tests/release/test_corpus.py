@@ -8,12 +8,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyarrow.parquet as pq
 import pytest
 
+from curate.release import plan
 from curate.release.build import build
 from curate.release.meta import ReleaseMeta
 from curate.testing import write_rollout
@@ -257,3 +262,101 @@ def test_a_null_in_an_optional_field_counts_as_missing(good, tmp_path):
     rewrite(source / jsonl.name, set_line(3, hotbar=None, isGuiOpen=None, stats=None, dx=None))
     meta = build(recipe(tmp_path, source), tmp_path / "out").meta
     assert meta.quarantine == [] and sum(len(ids) for ids in meta.episodes.values()) == 1
+
+
+class Served(BaseHTTPRequestHandler):
+    """Serves the files of `server.root`; a name in `server.cut` is promised whole and sent half
+    (every time, Range or not), like an upload that was truncated at its source."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = self.server.root / unquote(self.path).lstrip("/")  # type: ignore[attr-defined]
+        if not path.is_file():
+            return self.send_error(404)
+        body = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        cut = path.name in self.server.cut  # type: ignore[attr-defined]
+        self.wfile.write(body[: len(body) // 2] if cut else body)
+        self.close_connection = cut
+
+
+@pytest.fixture
+def mirror(good, tmp_path, monkeypatch):
+    """The three recordings served on loopback, and an index of them plus one that is not there."""
+    root = tmp_path / "served"
+    root.mkdir()
+    for jsonl in sorted(good.glob("*.jsonl")):
+        for ext in (".jsonl", ".mp4"):
+            shutil.copy(jsonl.with_suffix(ext), root / jsonl.with_suffix(ext).name)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Served)
+    httpd.root, httpd.cut = root, set()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setattr(plan, "fetch_index", partial(plan.fetch_index, backoff=0.001))
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def index_recipe(folder: Path, httpd, relpaths: list[str]) -> Path:
+    folder.mkdir()
+    index = folder / "index.json"
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    index.write_text(json.dumps({"basedir": base, "relpaths": relpaths}))
+    path = recipe(folder, folder)
+    data = json.loads(path.read_text())
+    data["sources"] = [{"index": str(index), "limit": 10, "cache": str(folder / "cache")}]
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["an index entry that returns 404", "a truncated download"])
+def test_a_recording_that_cannot_be_fetched_loses_nothing_else(kind, good, mirror, tmp_path):
+    names = [p.with_suffix(".mp4").name for p in sorted(good.glob("*.jsonl"))]
+    before = build(index_recipe(tmp_path / "a", mirror, names[:2]), tmp_path / "a" / "out")
+    if kind == "a truncated download":
+        mirror.cut.add(names[2])
+        bad = names[2]
+    else:
+        bad = "gone.mp4"
+    report = build(index_recipe(tmp_path / "b", mirror, [*names[:2], bad]), tmp_path / "b" / "out")
+    meta = report.meta
+    jsonl = bad.replace(".mp4", ".jsonl")
+    assert [(q.name, q.code) for q in meta.quarantine] == [(f"vpt0/{jsonl}", "download_failed")]
+    reason = meta.quarantine[0].reason
+    assert Path(bad).stem in reason, reason
+    assert ("404" if "404" in kind else "gave up after 4 tries") in reason, reason
+    assert "rerun the build" in reason, reason
+    built = sum(len(ids) for ids in meta.episodes.values())
+    assert built + len(meta.quarantine) + len(meta.filtered) == len(meta.inputs) == 3
+    assert rows_by_episode(report.folder) == rows_by_episode(before.folder)
+    assert "(1 listed by an index but not fetched" in (report.folder / "README.md").read_text()
+
+
+def test_a_recording_over_the_size_limit_is_refused_unread(good, reference, tmp_path):
+    source = tmp_path / "raw"
+    source.mkdir()
+    recordings = sorted(good.glob("*.jsonl"))
+    for jsonl in recordings[:2]:
+        for ext in (".jsonl", ".mp4"):
+            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    limit = max(p.stat().st_size + p.with_suffix(".mp4").stat().st_size for p in recordings[:2])
+    bad = source / "zz-big.jsonl"
+    bad.write_bytes(b"not json, and never read\n" * (limit // 25 + 1))  # read, it is a bad_line
+    shutil.copy(recordings[2].with_suffix(".mp4"), bad.with_suffix(".mp4"))
+    path = recipe(tmp_path, source)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "max_recording_bytes": limit}))
+    meta = build(path, tmp_path / "out").meta
+    assert [(q.name, q.code) for q in meta.quarantine] == [("vpt0/zz-big.jsonl", "too_large")]
+    assert meta.quarantine[0].reason.startswith("zz-big.jsonl: ")
+    assert "raise `max_recording_bytes`" in meta.quarantine[0].reason
+    built = sum(len(ids) for ids in meta.episodes.values())
+    assert built + len(meta.quarantine) + len(meta.filtered) == len(meta.inputs) == 3
+    assert rows_by_episode(tmp_path / "out") == reference

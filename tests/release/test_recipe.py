@@ -163,3 +163,12 @@ def test_any_recipe_text_loads_or_is_a_recipe_error(tmp_path_factory, text):
         load_recipe(path)
     except RecipeError as exc:
         assert str(path) in str(exc) or "recipe" in str(exc).lower(), str(exc)
+
+
+def test_a_recipe_is_data_a_python_tag_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "recipe.yaml"
+    path.write_text(f'name: !!python/object/apply:os.system ["touch {marker}"]\nversion: 0.1.0\n')
+    with pytest.raises(RecipeError, match="not valid YAML: could not determine a constructor"):
+        load_recipe(path)
+    assert not marker.exists()
