@@ -166,7 +166,11 @@ def build(
         typer.Option(help="ray: the cluster's head, HOST:PORT or auto [default: start one here]"),
     ] = None,
     strict: Annotated[
-        bool, typer.Option(help="Fail when a recording is quarantined (the rest built and kept)")
+        bool,
+        typer.Option(
+            help="Fail when a recording is quarantined or the label QA flags an episode (what "
+            "was built is kept)"
+        ),
     ] = False,
 ) -> None:
     """Build the release a recipe declares: parquet configs, dataset card, meta/release.json.

@@ -22,17 +22,46 @@ from curate.contract import FPS, MAX_FRAME_LINE_DIFF
 from curate.episode import FrameReader, FrameRef
 from curate.readers import RecordingError
 
+SEEK_GAP = 200  # frames (10 s): a longer gap between wanted frames is sought over, not decoded
+
 
 def read_frames(ref: FrameRef, readers: Sequence[FrameReader]) -> int:
     """Decode the frames any reader asked for, once, in tick order, and hand each frame to the
-    readers that asked for it; returns how many frames that was."""
+    readers that asked for it (RGB, or grey to a reader that lists the tick in its `grey`);
+    returns how many frames that was."""
     asked = [set(reader.ticks) for reader in readers]
+    greys = [set(getattr(reader, "grey", ())) for reader in readers]
     wanted = sorted(set().union(*asked))
-    for tick, frame in zip(wanted, iter_frames(ref, wanted), strict=True):
-        for reader, ticks in zip(readers, asked, strict=True):
+    for tick, picture in zip(wanted, _pictures(ref, wanted), strict=True):
+        for reader, ticks, grey in zip(readers, asked, greys, strict=True):
             if tick in ticks:
-                reader.take(tick, frame)
+                reader.take(tick, picture.grey() if tick in grey else picture.rgb())
     return len(wanted)
+
+
+class _Picture:
+    """One decoded frame, converted on demand and once: to RGB, or to grey (a video's luma,
+    which costs nothing; a PNG's green channel)."""
+
+    def __init__(self, frame: av.VideoFrame | np.ndarray) -> None:
+        self._frame = frame
+        self._rgb: np.ndarray | None = frame if isinstance(frame, np.ndarray) else None
+
+    def rgb(self) -> np.ndarray:
+        if self._rgb is None:
+            assert isinstance(self._frame, av.VideoFrame)
+            self._rgb = self._frame.to_ndarray(format="rgb24")
+        return self._rgb
+
+    def grey(self) -> np.ndarray:
+        frame = self._frame
+        if isinstance(frame, np.ndarray):
+            return frame[..., 1]
+        if frame.format.name in ("yuv420p", "yuvj420p"):
+            plane = frame.planes[0]
+            luma = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+            return luma[:, : plane.width]
+        return frame.to_ndarray(format="gray")
 
 
 def probe(video: Path) -> tuple[int, float]:
@@ -87,8 +116,13 @@ def align_frames(video: Path, n_lines: int) -> tuple[int, FrameRef, str | None]:
 def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[np.ndarray]:
     """RGB frames (360, 640, 3) uint8 of the given ticks (all ticks when None), in tick order."""
     wanted = list(range(ref.count)) if ticks is None else sorted(ticks)
+    return (picture.rgb() for picture in _pictures(ref, wanted))
+
+
+def _pictures(ref: FrameRef, wanted: list[int]) -> Iterator[_Picture]:
+    """The frames of the ticks `wanted` (sorted), decoded once each."""
     if ref.kind == "minestudio":
-        yield from _minestudio_frames(ref, wanted)
+        yield from map(_Picture, _minestudio_frames(ref, wanted))
         return
     by_source: dict[int, list[int]] = {}
     for tick in wanted:
@@ -101,12 +135,12 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
             # One thread: a build runs one decoder per worker and workers per core; FFmpeg's
             # frame threads would only contend with the other workers (measured: bench/README).
             stream.codec_context.thread_count = 1
-            for index, frame in enumerate(container.decode(stream)):
+            for index, frame in _decoded(ref.path, container, sorted(by_source), ref.fps):
                 decoded = index + 1
                 if index in by_source:
-                    image = frame.to_ndarray(format="rgb24")
+                    picture = _Picture(frame)
                     for _ in by_source[index]:
-                        yield image
+                        yield picture
                 if index >= last:
                     return
     except av.error.FFmpegError as exc:  # a damaged stream is the recording's fault
@@ -114,6 +148,35 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
             ref.path, f"video cannot be decoded after frame {decoded}: {exc}", code="bad_video"
         ) from None
     raise RecordingError(ref.path, f"video ended before frame {last}", code="bad_video")
+
+
+def _decoded(
+    path: Path, container: av.container.InputContainer, wanted: list[int], fps: float
+) -> Iterator[tuple[int, av.VideoFrame]]:
+    """(index, frame) of the video's frames in order up to the last wanted one; a gap of more
+    than SEEK_GAP frames between wanted ones (a sample of a long video) is sought over, by the
+    frames' timestamps, instead of decoded."""
+    stream = container.streams.video[0]
+    frames = container.decode(stream)
+    index, base, unit = -1, None, stream.time_base
+    for target in wanted:
+        if base is not None and unit and _is_tick_rate(fps) and target - index > SEEK_GAP:
+            container.seek(base + round(target / (fps * unit)), stream=stream, backward=True)
+            frames = container.decode(stream)
+            index = -1
+        while index < target:
+            frame = next(frames, None)
+            if frame is None:
+                return
+            if index == -1 and base is not None and unit:  # after a seek: its timestamp says
+                index = -1 if frame.pts is None else round((frame.pts - base) * unit * fps)
+                if not 0 <= index <= target:
+                    why = "seeking does not land before the frame wanted; encode the video again"
+                    raise RecordingError(path, why, code="bad_video")
+            else:
+                index += 1
+                base = frame.pts if index == 0 else base
+            yield index, frame
 
 
 def _minestudio_frames(ref: FrameRef, wanted: list[int]) -> Iterator[np.ndarray]:

@@ -10,6 +10,7 @@ a build interrupted for any reason resumes where it stopped.
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
@@ -19,11 +20,12 @@ from curate.executors import BuildError, make_executor
 from curate.formats.chat import SCHEMA as CHAT_SCHEMA
 from curate.formats.chat import WRITE_OPTIONS
 from curate.hashing import sha256_file
+from curate.qa import QA_PATH, flagged_lines, qa_report
 from curate.release import card
 from curate.release.meta import SPLITS, ChartCounts, Excluded, ReleaseMeta, content_hash
 from curate.release.plan import Plan, plan
 from curate.release.progress import Counter, Reporter, Throughput
-from curate.release.recipe import RecipeError
+from curate.release.recipe import Recipe, RecipeError
 from curate.release.step import (
     EpisodeResult,
     EpisodeTask,
@@ -151,8 +153,15 @@ def _build(
     if not any(r.status == "built" for r in results):
         first = f"; first: {left_out[0].name}: {left_out[0].reason}" if left_out else ""
         raise RecipeError(f"no episode was built: {len(left_out)} left out{first}")
+    qa = _qa(the_plan, results)
+    if strict and (flagged := flagged_lines(qa)):
+        raise RecipeError(
+            f"--strict: the label QA flagged episodes: {'; '.join(flagged)}. Look at them (their "
+            f"values are in the report), fix the recordings or raise the thresholds under `qa:` "
+            f"in the recipe ({kept})"
+        )
 
-    meta = _assemble(staging, the_plan, results)
+    meta = _assemble(staging, the_plan, results, qa)
     _publish(staging, out)
     return BuildReport(out, meta, run=run)
 
@@ -180,10 +189,10 @@ def staging_folder(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult]) -> ReleaseMeta:
-    """Shards, meta, plots and card of the built episodes, written into `staging`."""
+def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult], qa: dict) -> ReleaseMeta:
+    """Shards, meta, QA report, plots and card of the built episodes, written into `staging`."""
     recipe = the_plan.recipe
-    built = sorted((r for r in results if r.status == "built"), key=lambda r: r.episode_id or "")
+    built = _built(results)
     files: dict[str, str] = {}
     counts: dict[str, dict[str, int]] = {}
     for config in recipe.configs:
@@ -208,21 +217,8 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult]) -> Re
         for paths in written.values():
             files.update({p: sha256_file(staging / p) for p in paths})
         counts[config] = {s: sum(r.rows[config] for r in built if r.split == s) for s in SPLITS}
-
-    charts = {}
-    for space in recipe.spaces():
-        chart = recipe.labeler(space).chart
-        if chart is not None:
-            total: dict[str, int] = {}
-            for r in built:
-                for key, n in r.stats.get(space, {}).items():
-                    total[key] = total.get(key, 0) + n
-            charts[space] = ChartCounts(
-                title=chart.title,
-                unit=chart.unit,
-                bars=chart.bars,
-                counts=dict(sorted(total.items())),
-            )
+    (staging / QA_PATH).parent.mkdir(exist_ok=True)
+    (staging / QA_PATH).write_text(json.dumps(qa, indent=1) + "\n")
     meta = ReleaseMeta(
         name=recipe.name,
         version=recipe.version,
@@ -243,10 +239,53 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult]) -> Re
             c: {s: sum(r.bytes[c] for r in built if r.split == s) for s in SPLITS}
             for c in recipe.configs
         },  # fmt: skip
-        charts=charts,
+        charts=_charts(recipe, built),
         about=the_plan.about,
     )
     return card.write_card(staging, meta)
+
+
+def _built(results: list[EpisodeResult]) -> list[EpisodeResult]:
+    return sorted((r for r in results if r.status == "built"), key=lambda r: r.episode_id or "")
+
+
+def _charts(recipe: Recipe, built: list[EpisodeResult]) -> dict[str, ChartCounts]:
+    """Each charted space's label counts over the built episodes."""
+    charts = {}
+    for space in recipe.spaces():
+        chart = recipe.labeler(space).chart
+        if chart is not None:
+            total: dict[str, int] = {}
+            for r in built:
+                for key, n in r.stats.get(space, {}).items():
+                    total[key] = total.get(key, 0) + n
+            charts[space] = ChartCounts(
+                title=chart.title,
+                unit=chart.unit,
+                bars=chart.bars,
+                counts=dict(sorted(total.items())),
+            )
+    return charts
+
+
+def _qa(the_plan: Plan, results: list[EpisodeResult]) -> dict:
+    """The label-QA report of the built episodes (`curate.qa`)."""
+    built = _built(results)
+    left_out = [
+        {"name": x.name, "code": x.code or kind, "reason": x.reason}
+        for kind, excluded in (
+            ("quarantined", the_plan.refused + _excluded(results, "quarantined")),
+            ("filtered", _excluded(results, "filtered")),
+            ("note", [Excluded(name=r.name, reason=w) for r in built for w in r.warnings]),
+        )
+        for x in excluded
+    ]
+    charted = _charts(the_plan.recipe, built)
+    episodes = {
+        r.episode_id or "": (r.name, r.qa, {s: c for s, c in r.stats.items() if s in charted})
+        for r in built
+    }
+    return qa_report(episodes, the_plan.recipe.qa.model_dump(), left_out)
 
 
 def _excluded(results: list[EpisodeResult], status: str) -> list[Excluded]:

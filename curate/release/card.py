@@ -7,6 +7,7 @@ The card is a function of the release folder alone (its meta and its data), so a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -19,6 +20,7 @@ from curate.hashing import sha256_file
 from curate.labelers.grounding import NONE
 from curate.labelers.motion import NO_OP as MOTION_NO_OP
 from curate.labelers.text import NO_OP as TEXT_NO_OP
+from curate.qa import CHECKS, QA_PATH, flagged_lines
 from curate.release.meta import SPLITS, ChartCounts, ReleaseMeta
 
 PLOT_PATH = "meta/plots/{space}.png"
@@ -48,6 +50,7 @@ def write_card(folder: Path, meta: ReleaseMeta) -> ReleaseMeta:
     (folder / "README.md").write_text(render(meta, folder, plots, examples))
     files = {p: h for p, h in meta.files.items() if p.startswith("data/")}
     shown = [*plots, *(p for rows in examples.values() for p in _images(rows)), "README.md"]
+    shown += [QA_PATH] if (folder / QA_PATH).exists() else []
     files |= {rel: sha256_file(folder / rel) for rel in shown}
     meta = meta.model_copy(update={"files": dict(sorted(files.items()))})
     meta.write(folder)
@@ -251,6 +254,7 @@ def render(
         "## Validation",
         "",
         *_validation(meta.validation),
+        *_label_qa(folder),
         "## How it was built",
         "",
         f"- curate {meta.curate_version}; fingerprint `{meta.fingerprint}` (what was asked: "
@@ -272,6 +276,47 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _label_qa(folder: Path) -> list[str]:
+    """The report of `curate.qa`: each check, its threshold and the episodes it flagged."""
+    path = folder / QA_PATH
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text())
+    stats = report["stats"]
+    episodes = len(stats["noop_share"])
+    lines = [
+        "## Label QA",
+        "",
+        "Each recording's labels checked against what its frames show, at build time (a sample "
+        "of at most 20 s of each video). `meta/qa.json` holds every episode's value of each "
+        "check, the episodes flagged and the thresholds (the recipe's `qa:`); a check without a "
+        "value for an episode (no video, too little camera motion, no GUI change) flags nothing.",
+        "",
+        "| check | what it measures | threshold | measured | flagged |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, check in report["checks"].items():
+        threshold = "any value but ok" if check["threshold"] is None else check["threshold"]
+        measured = sum(v is not None for v in check["values"].values())
+        lines.append(f"| `{name}` | {CHECKS[name]} | {threshold} | {measured} of {episodes} | "
+                     f"{len(check['flagged'])} |")  # fmt: skip
+    lines += ["", *(f"> **Warning:** {line}\n" for line in flagged_lines(report))]
+    noop = [v for v in stats["noop_share"].values() if v is not None]
+    gui = [v for v in stats["gui_share"].values() if v is not None]
+    longest = max(stats["longest_noop_run"].values(), default=0)
+    lines += [
+        f"No-op ticks: {sum(noop) / max(len(noop), 1):.0%} of an episode on average, the longest "
+        f"run {longest} ticks; GUI open on {sum(gui) / max(len(gui), 1):.0%} of an episode on "
+        "average.",
+        "",
+    ]
+    if set(report["recorders"]) != {"unversioned"}:
+        per = (f"{v}: {r['episodes']} episode(s), {sum(map(len, r['flagged'].values()))} flag(s)"
+               for v, r in report["recorders"].items())  # fmt: skip
+        lines += ["By recorder version: " + "; ".join(per) + ".", ""]
+    return lines
 
 
 def _grounding_note(meta: ReleaseMeta) -> list[str]:

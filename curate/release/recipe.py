@@ -118,6 +118,21 @@ class Filters(Strict):
     keep_noop: Annotated[float, Field(ge=0, le=1)] = 1.0  # share of no-op SFT rows kept (seeded)
 
 
+class Qa(Strict):
+    """Label-QA thresholds (`curate.qa`): an episode whose value is over one is flagged, a
+    warning in the card and, with `--strict`, a failed build. camera_axes has none: any value
+    but "ok" is flagged."""
+
+    camera_lag: Annotated[int, Field(ge=0)] = 0  # ticks away from the contract's lag of 1
+    camera_gain: Annotated[float, Field(ge=0)] = 0.12  # relative error of the view's move
+    noop_while_moving: Annotated[int, Field(ge=0)] = 10  # ticks
+    frozen_frames: Annotated[int, Field(ge=0)] = 10  # ticks
+    gui_lag: Annotated[int, Field(ge=0)] = 0  # ticks
+    stuck_input: Annotated[float, Field(ge=0)] = 60.0  # seconds
+    orphan_events: Annotated[int, Field(ge=0)] = 0  # events per episode
+    camera_clipped: Annotated[float, Field(ge=0, le=1)] = 0.05  # share of ticks
+
+
 class Images(Strict):
     width: Annotated[int, Field(ge=16, le=1920)] = 640
     height: Annotated[int, Field(ge=16, le=1080)] = 360
@@ -174,6 +189,7 @@ class Recipe(Strict):
     sources: Annotated[list[Source], Field(min_length=1)]
     configs: Annotated[list[Config], Field(min_length=1)] = ["ticks"]  # pydantic copies it
     filters: Filters = Field(default_factory=Filters)
+    qa: Qa = Field(default_factory=Qa)
     # space -> its labeler's parameters (the labeler's `Params`); `from: module:Class` names a
     # labeler of another package. Naming a space enables its labeler.
     labelers: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -18,15 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from curate.episode import Episode, FrameReader, as_frame
+from curate.episode import Episode, FrameReader, FrameRef, as_frame
 from curate.formats.sft import JpegFrames, SftOptions, plan_rows, write_sft
 from curate.formats.ticks import ticks_schema, ticks_table
+from curate.qa.checks import episode_qa
+from curate.qa.frames import FrameSample, frame_sample
+from curate.qa.gui import around_gui_changes, as_drawn, gui_lag
 from curate.readers import RecordingError, read_episode
 from curate.readers.video import read_frames
 from curate.release.recipe import Recipe
@@ -71,11 +75,12 @@ class EpisodeResult(BaseModel):
     code: str | None = None  # the kind of fault of a quarantined one (`curate.readers.CODES`)
     episode_id: str | None = None
     ticks: int = 0
-    frames: int = 0  # decoded and used by its labelers and images
+    frames: int = 0  # decoded and used by its labelers, images and label QA
     warnings: list[str] = []
     rows: dict[str, int] = {}  # config -> rows
     bytes: dict[str, int] = {}  # config -> Arrow bytes of its rows
     stats: dict[str, dict[str, int]] = {}  # space -> the counts behind its chart
+    qa: dict[str, float | int | str | None] = {}  # label-QA check or stat -> value (curate.qa)
 
 
 def build_episode(task: EpisodeTask) -> EpisodeResult:
@@ -112,13 +117,18 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     recipe = task.recipe
     episode = read_episode(task.recording)
     episode.task = task.task
+    warnings = list(episode.warnings)
+    recorded_gui_lag = None
+    if episode.source == "minestudio" and episode.frames is not None:
+        episode, recorded_gui_lag, note = _gui_as_drawn(episode, episode.frames)
+        warnings += [note] if note else []
     result = EpisodeResult(
         name=task.name,
         split=task.split,
         status="built",
         episode_id=episode.episode_id,
         ticks=len(episode),
-        warnings=list(episode.warnings),
+        warnings=warnings,
     )
     reason = filter_reason(episode, recipe)
     if reason:
@@ -145,12 +155,19 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     consumers: list[FrameReader] = list(readers.values())
     if jpeg is not None:
         consumers.append(jpeg)
+    if consumers and episode.frames is None:
+        raise RecordingError(task.recording, "no video: the recipe's configs need frames",
+                             code="missing_video")  # fmt: skip
     frames = 0
-    if consumers:
-        if episode.frames is None:
-            raise RecordingError(task.recording, "no video: the recipe's configs need frames",
-                                 code="missing_video")  # fmt: skip
-        frames = read_frames(episode.frames, consumers)
+    sample = None
+    if episode.frames is not None:
+        sample = frame_sample(episode.ticks)
+        try:  # the sample shares the decoding pass of the frames the build needs
+            frames = read_frames(episode.frames, [*consumers, sample])
+        except RecordingError:
+            if consumers:
+                raise
+            sample = None  # an action-only release does not need the video; its QA goes without
     for space, lab in labelers.items():
         if lab.needs_frames:
             own[space] = lab.label(episode, readers.get(space))
@@ -158,6 +175,9 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     if rows is not None:
         rows = rows.with_grounding(labels)
     stats = {space: lab.stats(episode, own[space]) for space, lab in labelers.items()}
+    qa = episode_qa(episode.ticks, sample)
+    if recorded_gui_lag is not None:
+        qa["gui_lag"] = recorded_gui_lag  # as recorded: the labels use what the frames show
 
     task.work.mkdir(parents=True, exist_ok=True)
     written: dict[str, tuple[int, int]] = {}
@@ -174,8 +194,29 @@ def _build(task: EpisodeTask) -> EpisodeResult:
             "rows": {c: n for c, (n, _) in written.items()},
             "bytes": {c: size for c, (_, size) in written.items()},
             "stats": stats,
+            "qa": qa,
         }
     )
+
+
+def _gui_as_drawn(episode: Episode, frames: FrameRef) -> tuple[Episode, int | None, str | None]:
+    """A MineStudio episode whose `gui_open` follows its frames around each recorded GUI change
+    (its flag runs a step ahead of them), the lag as recorded, and a note when ticks changed."""
+    near = around_gui_changes(episode.ticks)
+    seen = FrameSample(near, gui_ticks=near)
+    if not seen.ticks:
+        return episode, None, None
+    try:
+        read_frames(frames, [seen])
+    except RecordingError as exc:  # quarantined later if the build needs the frames
+        return episode, None, f"gui_open as recorded: its frames cannot be read ({exc.reason})"
+    recorded = np.asarray(episode.ticks.column("gui_open"), dtype=bool)
+    episode, changed = as_drawn(episode, seen.gui)
+    note = None
+    if changed:
+        note = (f"info.jsonl: gui_open set from the frames on {changed} tick(s) where its "
+                "is_gui_open disagreed with them")  # fmt: skip
+    return episode, gui_lag(recorded, seen.gui), note
 
 
 def ticks_schema_of(recipe: Recipe) -> pa.Schema:

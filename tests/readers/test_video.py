@@ -102,3 +102,29 @@ def test_frames_are_decoded_once_and_shared_by_their_readers(tmp_path, monkeypat
     read_frames(episode.frames, [a, b])
     assert calls == [[0, 3, 5, 7]]
     assert a.seen == {0: 0, 3: 3, 5: 5} and b.seen == {3: 3, 7: 7}
+
+
+def test_a_sample_of_a_long_video_seeks_and_gets_the_same_frames(tmp_path):
+    """Wanted frames far apart are sought, not decoded in between, and are the frames a full
+    decode gives (frame i: red 8 * i, green 8 * (i // 32), so any slip shows)."""
+    import av
+
+    from curate.episode import FrameRef
+    from curate.readers import video
+
+    path = tmp_path / "long.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=20, options={"g": "100"})
+        stream.width, stream.height, stream.pix_fmt = 64, 36, "yuv420p"
+        for i in range(700):
+            image = np.zeros((36, 64, 3), np.uint8)
+            image[..., 0], image[..., 1] = (8 * i) % 256, (8 * (i // 32)) % 256
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    ref = FrameRef("mp4", path, 700)
+    everything = list(iter_frames(ref))
+    wanted = [0, 3, 4, 250, 251, 480, 699]
+    assert all(np.array_equal(a, everything[t]) for a, t in zip(iter_frames(ref, wanted), wanted))
+    with av.open(str(path)) as container:
+        seen = [i for i, _ in video._decoded(path, container, wanted, 20.0)]
+    assert seen[:5] == [0, 1, 2, 3, 4] and len(seen) < 400 and seen[-1] == 699

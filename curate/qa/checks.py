@@ -1,0 +1,163 @@
+"""The label QA of one episode: each check's value, measured on its tick table and, where it has
+a video, on the frame sample (`curate.qa.frames`). A value is None where the recording cannot
+tell (no video, too little camera motion, no GUI change in the sample).
+
+The camera checks compare the recorded camera with the view's move between consecutive frames:
+the lag at which they agree best (the contract's is 1: a tick's move shows from the next frame,
+ACTION_SPACES.md section 2a), the gain (the view's move over the recorded one: 1 when the camera
+is recorded in true degrees of a 70-degree view; above 1 for a camera truncated or scaled down)
+and the axes (yaw moves the view sideways and pitch up and down, each in its own sign).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+
+from curate.contract import BINARY_ACTIONS, CAMERA_MAXVAL, FPS
+from curate.qa.frames import FrameSample, Move
+from curate.qa.gui import gui_lag
+
+CONTRACT_LAG = 1
+LAGS = range(-3, 6)  # the lags tried, in ticks
+MIN_MOVES = 20  # sampled ticks with the camera turning the checks need to judge it
+# Degrees of a tick's turn whose view's move is measured well: the pictures differ enough to
+# see, and overlap enough to match.
+MOVE = (0.5, 6.0)
+NOTICED = 1.0  # degrees of a view's move that no-op ticks cannot explain
+EVENT_WINDOW = 2 * FPS  # ticks before an event in which the action behind it must be
+
+Value = float | int | str | None
+FROM_FRAMES = ("camera_lag", "camera_gain", "camera_axes", "noop_while_moving", "frozen_frames",
+               "gui_lag")  # fmt: skip
+
+
+def episode_qa(ticks: pa.Table, sample: FrameSample | None) -> dict[str, Value]:
+    """Every check's value for one episode (see `curate.qa.CHECKS`), and its label stats."""
+    yaw = np.asarray(ticks.column("camera_yaw"), dtype=np.float64)
+    pitch = np.asarray(ticks.column("camera_pitch"), dtype=np.float64)
+    gui = np.asarray(ticks.column("gui_open"), dtype=bool)
+    null = np.asarray(ticks.column("null"), dtype=bool)
+    values: dict[str, Value] = dict.fromkeys(FROM_FRAMES)
+    if sample is not None:
+        sprint = np.asarray(ticks.column("sprint"), dtype=bool)
+        values |= camera_checks(yaw, pitch, gui | sprint, sample.motion)
+        values |= view_checks(yaw, pitch, gui, null, sample.motion)
+        values["gui_lag"] = gui_lag(gui, sample.gui)
+    values["stuck_input"] = max(longest_run(np.asarray(ticks.column(a), dtype=bool))
+                                for a in BINARY_ACTIONS) / FPS  # fmt: skip
+    values["orphan_events"] = orphan_events(ticks, gui)
+    clipped = np.maximum(abs(yaw), abs(pitch)) >= CAMERA_MAXVAL
+    values["camera_clipped"] = round(float(clipped.mean()), 4)
+    values["noop_share"] = round(float(null.mean()), 4)
+    values["longest_noop_run"] = longest_run(null)
+    values["gui_share"] = round(float(gui.mean()), 4)
+    return values
+
+
+def camera_checks(
+    yaw: np.ndarray, pitch: np.ndarray, skip: np.ndarray, motion: dict[int, Move]
+) -> dict[str, Value]:
+    """camera_lag, camera_gain and camera_axes; `skip` marks ticks whose camera does not turn
+    the view as usual (a GUI open: it moves the cursor; sprinting widens the view)."""
+    n = len(yaw)
+    turn = np.hypot(yaw, pitch)
+    measured = {t: m for t, m in motion.items() if not skip[t] and not skip[min(t + 1, n - 1)]}
+    if sum(turn[t] >= MOVE[0] for t in measured) < MIN_MOVES:
+        return {}
+
+    def paired(lag: int) -> list[tuple[int, Move]]:
+        """(tick, the view's move where the tick's camera should show at `lag`)"""
+        return [(t - lag + 1, m) for t, m in measured.items() if 0 <= t - lag + 1 < n]
+
+    def agreement(lag: int) -> float:
+        pairs = paired(lag)
+        if len(pairs) < MIN_MOVES:
+            return -1.0
+        sizes = np.array([(turn[t], np.hypot(m[0], m[1])) for t, m in pairs])
+        if sizes[:, 0].std() == 0 or sizes[:, 1].std() == 0:
+            return -1.0
+        return float(np.corrcoef(sizes.T)[0, 1])
+
+    lag = max(LAGS, key=lambda k: (agreement(k), -abs(k - CONTRACT_LAG)))
+    well = [(t, m) for t, m in paired(lag) if MOVE[0] <= turn[t] <= MOVE[1]]
+    if len(well) < MIN_MOVES // 2:
+        return {"camera_lag": lag}
+    gain = float(np.median([np.hypot(m[0], m[1]) / turn[t] for t, m in well]))
+    return {"camera_lag": lag, "camera_gain": round(gain, 3), "camera_axes": axes(yaw, pitch, well)}
+
+
+def axes(yaw: np.ndarray, pitch: np.ndarray, well: list[tuple[int, Move]]) -> str | None:
+    """How the camera's axes move the view: "ok", "swapped", "yaw mirrored", "pitch mirrored"
+    or both mirrored. On ticks that turn mostly about one axis, the view must move along that
+    axis, in the same sign."""
+    found = []
+    for axis, (name, own, other) in enumerate((("yaw", yaw, pitch), ("pitch", pitch, yaw))):
+        ticks = [(t, m) for t, m in well if abs(own[t]) >= 2 * abs(other[t])]
+        if len(ticks) < MIN_MOVES // 2:
+            continue
+        along = float(np.median([m[axis] / own[t] for t, m in ticks]))
+        across = float(np.median([m[1 - axis] / own[t] for t, m in ticks]))
+        if abs(across) > abs(along):
+            found.append("swapped")
+        else:
+            found.append(f"{name} mirrored" if along < 0 else "ok")
+    if not found:
+        return None
+    if "swapped" in found:
+        return "swapped"
+    wrong = [f for f in found if f != "ok"]
+    return " and ".join(wrong) if wrong else "ok"
+
+
+def view_checks(
+    yaw: np.ndarray,
+    pitch: np.ndarray,
+    gui: np.ndarray,
+    null: np.ndarray,
+    motion: dict[int, Move],
+) -> dict[str, Value]:
+    """noop_while_moving: the longest run of no-op ticks while the view turns (lost actions);
+    frozen_frames: the longest run of ticks that turn the camera while the picture stands still
+    (a stuck video or duplicated frames)."""
+    turn = np.hypot(yaw, pitch)
+    view = {t: m for t, m in motion.items() if not gui[t] and not gui[min(t + 1, len(gui) - 1)]}
+    moving_idle = [t for t, m in view.items() if null[t] and np.hypot(m[0], m[1]) >= NOTICED]
+    frozen = [t for t, m in view.items() if turn[t] >= NOTICED and not m[2]]
+    return {"noop_while_moving": longest_consecutive(moving_idle),
+            "frozen_frames": longest_consecutive(frozen)}  # fmt: skip
+
+
+def orphan_events(ticks: pa.Table, gui: np.ndarray) -> int:
+    """Events with no action behind them: a `craft_item` with no click in a GUI, a `mine_block`
+    with no attack, in the EVENT_WINDOW ticks up to it."""
+    attack = np.asarray(ticks.column("attack"), dtype=bool)
+    click = (attack | np.asarray(ticks.column("use"), dtype=bool)) & gui
+    orphans = 0
+    for t, events in enumerate(ticks.column("events").to_pylist()):
+        window = slice(max(t - EVENT_WINDOW, 0), t + 1)
+        for event in events:
+            family = event.split(":")[0]
+            if (family == "craft_item" and not click[window].any()) or (
+                family == "mine_block" and not attack[window].any()
+            ):
+                orphans += 1
+    return orphans
+
+
+def longest_run(flags: np.ndarray) -> int:
+    """The longest run of consecutive true values."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    return int((edges[1::2] - edges[::2]).max(initial=0))
+
+
+def longest_consecutive(ticks: Iterable[int]) -> int:
+    """The longest run of consecutive integers among `ticks`."""
+    best = run = 0
+    last = None
+    for t in sorted(ticks):
+        run = run + 1 if last is not None and t == last + 1 else 1
+        best, last = max(best, run), t
+    return best
