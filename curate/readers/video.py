@@ -121,6 +121,8 @@ def iter_frames(ref: FrameRef, ticks: Sequence[int] | None = None) -> Iterator[n
 
 def _pictures(ref: FrameRef, wanted: list[int]) -> Iterator[_Picture]:
     """The frames of the ticks `wanted` (sorted), decoded once each."""
+    if not wanted:
+        return
     if ref.kind == "minestudio":
         yield from map(_Picture, _minestudio_frames(ref, wanted))
         return
