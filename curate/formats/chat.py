@@ -1,4 +1,5 @@
-"""SFT rows in TRL's vision chat format: `messages` with text/image parts, `images` as JPEG.
+"""SFT rows in TRL's vision chat format: `messages` (or `prompt` and `completion`) with
+text/image parts, `images` as JPEG.
 
 A row is one kept tick (every `stride`-th tick, its action aggregated over the stride). With
 history h, the row shows the h kept ticks before it as earlier turns, whose assistant turns keep
@@ -20,22 +21,35 @@ from datasets import Features, Image, List, Value
 from curate.formats import MIXTURE_FORMS
 from curate.formats.prompts import first_user_text
 
-FEATURES = Features(
-    {
-        "episode_id": Value("string"),
-        "tick": Value("int32"),
-        "source": Value("string"),
-        "instruction": Value("string"),
-        "messages": List(
-            {
-                "role": Value("string"),
-                "content": List({"type": Value("string"), "text": Value("string")}),
-            }
-        ),
-        "images": List(Image()),
-    }
-)
-SCHEMA = FEATURES.arrow_schema
+PART = {"type": Value("string"), "text": Value("string")}
+MESSAGE = {"role": Value("string"), "content": List(PART)}
+# How a row holds its conversation (the recipe's `layout`): one `messages` list, TRL's language
+# modelling form; or `prompt` (history included) and `completion` (the answer), TRL's
+# prompt-completion form, whose completion-only loss trains the answer alone.
+LAYOUTS = {"messages": ("messages",), "prompt_completion": ("prompt", "completion")}
+
+
+def features(layout: str = "messages") -> Features:
+    """The columns of an SFT config's rows in `layout`."""
+    return Features(
+        {
+            "episode_id": Value("string"),
+            "tick": Value("int32"),
+            "source": Value("string"),
+            "instruction": Value("string"),
+            **{column: List(MESSAGE) for column in LAYOUTS[layout]},
+            "images": List(Image()),
+        }
+    )
+
+
+def schema(layout: str = "messages") -> pa.Schema:
+    return features(layout).arrow_schema
+
+
+def conversation(row: Mapping) -> list[dict]:
+    """A row's whole conversation, whichever its layout."""
+    return row["messages"] if "messages" in row else [*row["prompt"], *row["completion"]]
 
 
 def _parquet_columns(schema: pa.Schema) -> list[str]:
@@ -47,15 +61,19 @@ def _parquet_columns(schema: pa.Schema) -> list[str]:
 
 
 ROW_GROUP = 100  # rows a parquet row group holds: image rows are large
-_TEXT = [c for c in _parquet_columns(SCHEMA) if c != "images.list.element.bytes"]
-# How chat rows are written to parquet: zstd for the text; the JPEG bytes as they are (already
-# entropy-coded: zstd saves under 1% on real Minecraft frames for as much CPU as encoding them)
-# and without dictionary or min/max statistics (hashing 60 KB blobs for nothing).
-WRITE_OPTIONS = {
-    "compression": dict.fromkeys(_TEXT, "zstd") | {"images.list.element.bytes": "none"},
-    "use_dictionary": _TEXT,
-    "write_statistics": _TEXT,
-}
+
+
+def write_options(layout: str = "messages") -> dict:
+    """How chat rows are written to parquet: zstd for the text; the JPEG bytes as they are
+    (already entropy-coded: zstd saves under 1% on real Minecraft frames for as much CPU as
+    encoding them) and without dictionary or min/max statistics (hashing 60 KB blobs for
+    nothing)."""
+    text = [c for c in _parquet_columns(schema(layout)) if c != "images.list.element.bytes"]
+    return {
+        "compression": dict.fromkeys(text, "zstd") | {"images.list.element.bytes": "none"},
+        "use_dictionary": text,
+        "write_statistics": text,
+    }
 
 
 @dataclass(frozen=True)
@@ -133,6 +151,7 @@ def chat_table(
     history: int,
     stride: int = 1,
     forms: Sequence[str] | None = None,
+    layout: str = "messages",
 ) -> pa.Table:
     """The rows of one SFT config for one episode.
 
@@ -143,17 +162,22 @@ def chat_table(
     for n, i in enumerate(rows):
         window = turns[max(0, i - history) : i + 1]
         form = forms[n] if forms is not None else config
+        said = messages(form, window, stride)
         records.append(
             {
                 "episode_id": episode_id,
                 "tick": turns[i].tick,
                 "source": source,
                 "instruction": turns[i].instruction,
-                "messages": messages(form, window, stride),
+                **(
+                    {"messages": said}
+                    if layout == "messages"
+                    else {"prompt": said[:-1], "completion": said[-1:]}
+                ),  # fmt: skip
                 "images": [{"bytes": jpeg[t.tick], "path": None} for t in window],
             }
         )
-    return pa.Table.from_pylist(records, schema=SCHEMA)
+    return pa.Table.from_pylist(records, schema=schema(layout))
 
 
 def mixture_forms(

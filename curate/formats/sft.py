@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from curate.contract import FRAME_HEIGHT
 from curate.cursor import draw_cursor
 from curate.episode import Episode, episode_rng, resample
-from curate.formats.chat import ROW_GROUP, SCHEMA, WRITE_OPTIONS, Turn, chat_table, mixture_forms
+from curate.formats.chat import ROW_GROUP, Turn, chat_table, mixture_forms, schema, write_options
 from curate.formats.images import to_jpeg
 from curate.labelers import Labeler
 
@@ -44,6 +44,7 @@ class SftOptions:
     keep_noop: float
     mixture: Mapping[str, float]
     seed: int
+    layout: str = "messages"  # chat.LAYOUTS
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,9 @@ def write_sft(
         elif config.startswith("grounding"):  # a tick without grounding has no row here
             kept = [i for i, g in zip(rows, grounded, strict=True) if g]
         size = 0
-        with pq.ParquetWriter(work / f"{config}.parquet", SCHEMA, **WRITE_OPTIONS) as out:
+        layout = options.layout
+        path = work / f"{config}.parquet"
+        with pq.ParquetWriter(path, schema(layout), **write_options(layout)) as out:
             for start in range(0, len(kept), ROWS_PER_WRITE):
                 block = slice(start, start + ROWS_PER_WRITE)
                 table = chat_table(
@@ -186,6 +189,7 @@ def write_sft(
                     history=options.history,
                     stride=options.stride,
                     forms=forms[block] if forms else None,
+                    layout=layout,
                     **common,
                 )
                 out.write_table(table, row_group_size=ROW_GROUP)

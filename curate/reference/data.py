@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from curate.formats.chat import conversation
 from curate.reference.tokenizer import ASSISTANT, BOS, EOS, IMAGE, PAD, USER, Tokenizer
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def load_rows(
         dataset = load_dataset(str(release.resolve()), name=config, split=split,
                                cache_dir=str(cache_dir) if cache_dir else None)  # fmt: skip
         if not images:
-            return dataset.select_columns(["episode_id", "messages"])
+            said = [c for c in ("messages", "prompt", "completion") if c in dataset.column_names]
+            return dataset.select_columns(["episode_id", *said])
         return dataset.cast_column("images", [ImageFeature(decode=False)])
 
 
@@ -55,7 +57,7 @@ def fit_tokenizer(rows: Iterable[dict]) -> Tokenizer:
     """A tokenizer of the rows' answers and prompts."""
     said: dict[str, list[str]] = {"user": [], "assistant": []}
     for row in rows:
-        for message in row["messages"]:
+        for message in conversation(row):
             said[message["role"]] += [p["text"] for p in message["content"] if p["text"]]
     return Tokenizer.fit(said["assistant"], said["user"])
 
@@ -63,7 +65,7 @@ def fit_tokenizer(rows: Iterable[dict]) -> Tokenizer:
 def encode(row: dict, tokenizer: Tokenizer, image_tokens: int, size: tuple[int, int]) -> Example:
     """A row as ids: each turn opens with its role, each frame is a run of `<image>`."""
     ids = [tokenizer.id(BOS)]
-    *history, last = row["messages"]
+    *history, last = conversation(row)
     previous = None
     for message in history:
         ids.append(tokenizer.id(USER if message["role"] == "user" else ASSISTANT))

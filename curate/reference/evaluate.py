@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.formats import MIXTURE_FORMS
+from curate.formats.chat import conversation
 from curate.labelers.motion import NO_OP as MOTION_NO_OP
 from curate.labelers.text import NO_OP as TEXT_NO_OP
 from curate.labelers.text import TextActionError, parse_text_action
@@ -265,7 +266,7 @@ def answerable(
 def train_answers(release: Path, config: str, cache_dir: Path | None = None) -> list[str]:
     """The answers of a config's train rows (what the baselines draw from), without images."""
     rows = load_rows(release, config, "train", cache_dir, images=False)
-    return [m[-1]["content"][0]["text"] for m in rows["messages"]]
+    return [conversation(row)[-1]["content"][0]["text"] for row in rows]
 
 
 def evaluate(

@@ -17,8 +17,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from curate.executors import BuildError, make_executor
-from curate.formats.chat import SCHEMA as CHAT_SCHEMA
-from curate.formats.chat import WRITE_OPTIONS
+from curate.formats import chat
 from curate.hashing import sha256_file
 from curate.qa import QA_PATH, flagged_lines, qa_report
 from curate.release import card
@@ -212,8 +211,9 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult], qa: d
         if config == "ticks":
             written = write_config(staging, config, parts, ticks_schema_of(recipe))
         else:
-            written = write_config(staging, config, parts, CHAT_SCHEMA, options=WRITE_OPTIONS,
-                                   whole=True)  # fmt: skip
+            layout = recipe.layout
+            written = write_config(staging, config, parts, chat.schema(layout),
+                                   options=chat.write_options(layout), whole=True)  # fmt: skip
         for paths in written.values():
             files.update({p: sha256_file(staging / p) for p in paths})
         counts[config] = {s: sum(r.rows[config] for r in built if r.split == s) for s in SPLITS}

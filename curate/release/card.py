@@ -16,6 +16,7 @@ from datasets import Features
 from matplotlib.figure import Figure
 
 from curate.contract import FPS
+from curate.formats.chat import conversation
 from curate.hashing import sha256_file
 from curate.labelers.grounding import NONE
 from curate.labelers.motion import NO_OP as MOTION_NO_OP
@@ -23,6 +24,13 @@ from curate.labelers.text import NO_OP as TEXT_NO_OP
 from curate.qa import CHECKS, QA_PATH, flagged_lines
 from curate.release.meta import SPLITS, ChartCounts, ReleaseMeta
 
+HOUR_TICKS = 3600 * FPS
+LAYOUT_NOTES = {
+    "messages": "`messages` (text and image parts)",
+    "prompt_completion": "`prompt` (the prompt and the history, text and image parts) and "
+    "`completion` (the answer), TRL's prompt-completion form: with `completion_only_loss` TRL "
+    "trains the answer alone",
+}
 PLOT_PATH = "meta/plots/{space}.png"
 LOSS_PLOT = "meta/plots/validation-loss.png"
 EXAMPLE_PATH = "meta/examples/{config}-{image}.jpg"
@@ -150,8 +158,9 @@ def write_examples(folder: Path, meta: ReleaseMeta) -> dict[str, list[dict]]:
         if config == "ticks" or not counts["train"]:
             continue
         first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]  # train has rows
-        batches = pq.ParquetFile(first).iter_batches(batch_size=200, columns=["messages", "images"])
-        rows = next(batches).to_pylist()
+        shard = pq.ParquetFile(first)
+        said = [c for c in ("messages", "prompt", "completion") if c in shard.schema_arrow.names]
+        rows = next(shard.iter_batches(batch_size=200, columns=[*said, "images"])).to_pylist()
         row = next((r for r in rows if _shows_something(_answer(r))), rows[0])
         images = [EXAMPLE_PATH.format(config=config, image=k) for k in range(len(row["images"]))]
         for image, rel in zip(row["images"], images, strict=True):
@@ -166,13 +175,13 @@ def write_examples(folder: Path, meta: ReleaseMeta) -> dict[str, list[dict]]:
                     for part in m["content"]
                 ],
             }
-            for m in row["messages"]
+            for m in conversation(row)
         ]
     return examples
 
 
 def _answer(row: dict) -> str:
-    return row["messages"][-1]["content"][0]["text"]
+    return conversation(row)[-1]["content"][0]["text"]
 
 
 def _images(messages: list[dict]) -> list[str]:
@@ -213,12 +222,13 @@ def render(
         *(["## About", "", meta.about.strip(), ""] if meta.about else []),
         "## What is inside",
         "",
-        "| config | rows (train) | rows (validation) | what |",
-        "| --- | --- | --- | --- |",
+        "| config | rows (train) | rows (validation) | bytes a row | an hour of gameplay | what |",
+        "| --- | --- | --- | --- | --- | --- |",
         *(
             f"| `{c}` | {meta.counts[c]['train']} | {meta.counts[c]['validation']} | "
-            f"{DESCRIPTIONS[c]} |"
-            for c in meta.counts
+            f"{_size(size / max(sum(meta.counts[c].values()), 1))} | "
+            f"{_size(size * HOUR_TICKS / max(meta.ticks, 1))} | {DESCRIPTIONS[c]} |"
+            for c, size in _config_bytes(folder, meta).items()
         ),
         "",
         f"Episodes: {len(meta.episodes['train'])} train, {len(meta.episodes['validation'])} "
@@ -232,7 +242,7 @@ def render(
         f'rows = load_dataset("<this repo or folder>", name="{next(iter(meta.counts))}")',
         "```",
         "",
-        "SFT configs use TRL's vision chat format: `messages` (text and image parts) and `images` "
+        f"SFT configs use TRL's vision chat format: {LAYOUT_NOTES[recipe['layout']]} and `images` "
         f"(JPEG, {recipe['images']['width']}x{recipe['images']['height']}, one row every "
         f"{stride} tick(s), {recipe['history']} earlier frame(s) of history). "
         + _action_note(stride),
@@ -276,6 +286,22 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _config_bytes(folder: Path, meta: ReleaseMeta) -> dict[str, int]:
+    """config -> bytes of its parquet shards."""
+    return {c: sum(p.stat().st_size for p in (folder / "data" / c).glob("*.parquet"))
+            for c in meta.counts}  # fmt: skip
+
+
+def _size(n: float) -> str:
+    if n < 1000:
+        return f"{n:,.0f} B"
+    for unit in ("KB", "MB"):
+        n /= 1000
+        if n < 1000:
+            return f"{n:,.1f} {unit}"
+    return f"{n / 1000:,.1f} GB"
 
 
 def _label_qa(folder: Path) -> list[str]:

@@ -194,6 +194,9 @@ class Recipe(Strict):
     # labeler of another package. Naming a space enables its labeler.
     labelers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     history: Annotated[int, Field(ge=0, le=16)] = 0  # earlier frames per SFT row
+    # How SFT rows hold their conversation: `messages`, or `prompt` and `completion` (TRL's
+    # completion-only loss then trains the answer alone, as OpenHA trains).
+    layout: Literal["messages", "prompt_completion"] = "messages"
     images: Images = Field(default_factory=Images)
     mixture: dict[str, float] = {"text_action": 1.0, "motion_coa": 1.0, "grounding_coa": 1.0}
     validation: Annotated[float, Field(ge=0, lt=1)] = 0.1  # share of episodes, by id hash

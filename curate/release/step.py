@@ -235,6 +235,7 @@ def sft_options(recipe: Recipe) -> SftOptions:
         keep_noop=recipe.filters.keep_noop,
         mixture=dict(recipe.mixture),
         seed=recipe.seed,
+        layout=recipe.layout,
     )
 
 

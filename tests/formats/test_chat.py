@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate.formats.chat import SCHEMA, Turn, chat_table, messages, mixture_forms, target
+from curate.formats.chat import Turn, chat_table, messages, mixture_forms, schema, target
 from curate.formats.prompts import NO_TASK, PROMPTS
 
 
@@ -45,7 +45,7 @@ def test_table_rows_images_and_schema():
     jpeg = {t.tick: bytes([t.tick]) for t in turns(4)}
     table = chat_table("text_action", turns(4), [0, 3], jpeg, episode_id="e", source="vpt",
                        history=2)  # fmt: skip
-    assert table.schema.equals(SCHEMA)
+    assert table.schema.equals(schema())
     rows = table.to_pylist()
     assert [r["tick"] for r in rows] == [0, 12]
     assert [len(r["images"]) for r in rows] == [1, 3]  # history 2 before tick 12: ticks 4, 8
