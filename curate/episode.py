@@ -51,6 +51,15 @@ class FrameRef:
     count: int  # number of ticks; tick i shows the source frame the reader maps it to
     fps: float = FPS  # of the source video: another rate than 20 Hz is mapped to ticks by time
 
+    @property
+    def per_tick(self) -> bool:
+        return one_frame_a_tick(self.fps)
+
+
+def one_frame_a_tick(fps: float) -> bool:
+    """20 fps up to a container's rounding of its rate (20.004 is still one frame a tick)."""
+    return abs(fps - FPS) < 0.01
+
 
 class FrameReader(Protocol):
     """A consumer of one episode's frames: the ticks it asks for, then each of their frames once.

@@ -27,6 +27,7 @@ MESSAGE = {"role": Value("string"), "content": List(PART)}
 # modelling form; or `prompt` (history included) and `completion` (the answer), TRL's
 # prompt-completion form, whose completion-only loss trains the answer alone.
 LAYOUTS = {"messages": ("messages",), "prompt_completion": ("prompt", "completion")}
+CONVERSATION = ("messages", "prompt", "completion")  # the columns of either layout
 
 
 def features(layout: str = "messages") -> Features:

@@ -55,6 +55,16 @@ def over(check: str, value: Value, threshold: float | None) -> bool:
     return abs(value) > threshold
 
 
+def rule(check: str, threshold: float | None) -> str:
+    """When `check` flags an episode, in words."""
+    if check == "camera_axes":
+        return "anything but ok"
+    if check in ("camera_lag", "camera_gain", "gui_lag"):
+        right = 0 if check == "gui_lag" else 1
+        return f"more than {threshold} from {right}"
+    return f"over {threshold}"
+
+
 def recorder_of(name: str) -> str:
     """The recorder version in a VPT index path (`.../data/6.13/name.jsonl` -> 6.13), else
     "unversioned"."""
@@ -77,12 +87,15 @@ def qa_report(
         flagged = [e for e in ids if over(check, values[e], threshold)]
         checks[check] = {"flagged": flagged, "threshold": threshold, "values": values}
     stats = {name: {e: episodes[e][1].get(name) for e in ids} for name in STATS}
+    recorded_by = {e: recorder_of(episodes[e][0]) for e in ids}
     recorders: dict[str, dict] = {}
-    for version in sorted({recorder_of(episodes[e][0]) for e in ids}):
-        mine = [e for e in ids if recorder_of(episodes[e][0]) == version]
+    for version in sorted(set(recorded_by.values())):
+        mine = [e for e in ids if recorded_by[e] == version]
         recorders[version] = {
             "episodes": len(mine),
-            "flagged": {c: [e for e in checks[c]["flagged"] if e in mine] for c in CHECKS},
+            "flagged": {
+                c: [e for e in checks[c]["flagged"] if recorded_by[e] == version] for c in CHECKS
+            },  # fmt: skip
             **{s: _mean(stats[s][e] for e in mine) for s in ("noop_share", "gui_share")},
             "labels": _summed(episodes[e][2] for e in mine),
         }
@@ -97,7 +110,7 @@ def flagged_lines(report: dict) -> list[str]:
         if result["flagged"]:
             shown = ", ".join(result["flagged"][:10])
             more = f" and {len(result['flagged']) - 10} more" if len(result["flagged"]) > 10 else ""
-            lines.append(f"{check} (threshold {result['threshold']}): {shown}{more}")
+            lines.append(f"{check} ({rule(check, result['threshold'])}): {shown}{more}")
     return lines
 
 

@@ -26,6 +26,7 @@ MIN_MOVES = 20  # sampled ticks with the camera turning the checks need to judge
 # Degrees of a tick's turn whose view's move is measured well: the pictures differ enough to
 # see, and overlap enough to match.
 MOVE = (0.5, 6.0)
+MIN_AGREEMENT = 0.3  # correlation of turn and view's move below which no lag is told
 NOTICED = 1.0  # degrees of a view's move that no-op ticks cannot explain
 EVENT_WINDOW = 2 * FPS  # ticks before an event in which the action behind it must be
 
@@ -82,6 +83,8 @@ def camera_checks(
         return float(np.corrcoef(sizes.T)[0, 1])
 
     lag = max(LAGS, key=lambda k: (agreement(k), -abs(k - CONTRACT_LAG)))
+    if agreement(lag) < MIN_AGREEMENT:  # the view does not follow the camera at any lag
+        return {}
     well = [(t, m) for t, m in paired(lag) if MOVE[0] <= turn[t] <= MOVE[1]]
     if len(well) < MIN_MOVES // 2:
         return {"camera_lag": lag}
@@ -100,6 +103,8 @@ def axes(yaw: np.ndarray, pitch: np.ndarray, well: list[tuple[int, Move]]) -> st
             continue
         along = float(np.median([m[axis] / own[t] for t, m in ticks]))
         across = float(np.median([m[1 - axis] / own[t] for t, m in ticks]))
+        if max(abs(along), abs(across)) < MIN_AGREEMENT:  # the view does not follow this axis
+            continue
         if abs(across) > abs(along):
             found.append("swapped")
         else:

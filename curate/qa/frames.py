@@ -1,5 +1,5 @@
-"""What the label QA reads from a recording's frames: a sample of at most 20 s, in windows
-spread over the recording, plus the ticks around each recorded GUI change.
+"""What the label QA reads from a recording's frames: windows of at most 20 s in all, spread
+over the recording, and the ticks around its first recorded GUI changes.
 
 It takes most frames grey (a video's luma: no colour conversion) and keeps a small copy (about
 160x90); from each pair of consecutive sampled frames, the global image shift (phase

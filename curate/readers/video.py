@@ -12,6 +12,7 @@ import base64
 import io
 import math
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -19,7 +20,7 @@ import msgspec
 import numpy as np
 
 from curate.contract import FPS, MAX_FRAME_LINE_DIFF
-from curate.episode import FrameReader, FrameRef
+from curate.episode import FrameReader, FrameRef, one_frame_a_tick
 from curate.readers import RecordingError
 
 SEEK_GAP = 200  # frames (10 s): a longer gap between wanted frames is sought over, not decoded
@@ -76,21 +77,16 @@ def probe(video: Path) -> tuple[int, float]:
     return count, fps
 
 
-def _is_tick_rate(fps: float) -> bool:
-    """20 fps up to a container's rounding of its rate (20.004 is still one frame a tick)."""
-    return abs(fps - FPS) < 0.01
-
-
 def ticks_covered(n_frames: int, fps: float) -> int:
     """How many 20 Hz ticks a video of `n_frames` at `fps` spans (its duration in ticks)."""
-    if _is_tick_rate(fps):
+    if one_frame_a_tick(fps):
         return n_frames
     return math.floor(n_frames * FPS / fps + 1e-9)
 
 
 def source_frame(tick: int, fps: float) -> int:
     """The video frame on screen at tick `tick`: the one whose display interval holds its time."""
-    return tick if _is_tick_rate(fps) else math.floor(tick * fps / FPS + 1e-9)
+    return tick if one_frame_a_tick(fps) else math.floor(tick * fps / FPS + 1e-9)
 
 
 def align_frames(video: Path, n_lines: int) -> tuple[int, FrameRef, str | None]:
@@ -155,30 +151,48 @@ def _pictures(ref: FrameRef, wanted: list[int]) -> Iterator[_Picture]:
 def _decoded(
     path: Path, container: av.container.InputContainer, wanted: list[int], fps: float
 ) -> Iterator[tuple[int, av.VideoFrame]]:
-    """(index, frame) of the video's frames in order up to the last wanted one; a gap of more
-    than SEEK_GAP frames between wanted ones (a sample of a long video) is sought over, by the
-    frames' timestamps, instead of decoded."""
+    """(index, frame) of the video's frames in order, each once, up to the last wanted one. In
+    a 20 fps video a gap of more than SEEK_GAP frames between wanted ones (a sample of a long
+    video) is sought over instead of decoded: from the key frame before the next wanted one,
+    each frame's index is its timestamp's, and frames already given are not given again."""
     stream = container.streams.video[0]
     frames = container.decode(stream)
-    index, base, unit = -1, None, stream.time_base
+    index: int | None = -1  # None: after a seek, until the next frame's timestamp says
+    done, base, unit = -1, None, stream.time_base
     for target in wanted:
-        if base is not None and unit and _is_tick_rate(fps) and target - index > SEEK_GAP:
+        if base is not None and unit and one_frame_a_tick(fps) and target - done > SEEK_GAP:
             container.seek(base + round(target / (fps * unit)), stream=stream, backward=True)
-            frames = container.decode(stream)
-            index = -1
-        while index < target:
+            frames, index = container.decode(stream), None
+        while index is None or index < target:
             frame = next(frames, None)
             if frame is None:
                 return
-            if index == -1 and base is not None and unit:  # after a seek: its timestamp says
-                index = -1 if frame.pts is None else round((frame.pts - base) * unit * fps)
-                if not 0 <= index <= target:
-                    why = "seeking does not land before the frame wanted; encode the video again"
-                    raise RecordingError(path, why, code="bad_video")
+            if index is None:  # after a seek: its timestamp says where
+                index = _landed(path, frame, base, unit, fps, target)
             else:
                 index += 1
                 base = frame.pts if index == 0 else base
-            yield index, frame
+            if index > done:
+                done = index
+                yield index, frame
+
+
+def _landed(
+    path: Path,
+    frame: av.VideoFrame,
+    base: int | None,
+    unit: Fraction | None,
+    fps: float,
+    target: int,
+) -> int:
+    """The index of the first frame after a seek, by its timestamp in a video of constant
+    `fps` starting at `base`: at or before `target`, or the video cannot be sought in."""
+    assert base is not None and unit is not None  # a seek needs both
+    index = -1 if frame.pts is None else round((frame.pts - base) * unit * fps)
+    if not 0 <= index <= target:
+        why = "seeking does not land before the frame wanted; encode the video again"
+        raise RecordingError(path, why, code="bad_video")
+    return index
 
 
 def _minestudio_frames(ref: FrameRef, wanted: list[int]) -> Iterator[np.ndarray]:
@@ -207,7 +221,8 @@ def _minestudio_frames(ref: FrameRef, wanted: list[int]) -> Iterator[np.ndarray]
                 except (msgspec.DecodeError, ValueError, OSError) as exc:  # PIL: OSError
                     raise RecordingError(
                         ref.path,
-                        f"the frame of step {step} is not a readable PNG ({exc})",
+                        # the error's name: PIL's message holds an object's memory address
+                        f"the frame of step {step} is not a readable PNG ({type(exc).__name__})",
                         number,
                         code="bad_frame",
                     ) from None

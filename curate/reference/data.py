@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from curate.formats.chat import conversation
+from curate.formats.chat import CONVERSATION, conversation
 from curate.reference.tokenizer import ASSISTANT, BOS, EOS, IMAGE, PAD, USER, Tokenizer
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def load_rows(
         dataset = load_dataset(str(release.resolve()), name=config, split=split,
                                cache_dir=str(cache_dir) if cache_dir else None)  # fmt: skip
         if not images:
-            said = [c for c in ("messages", "prompt", "completion") if c in dataset.column_names]
+            said = [c for c in CONVERSATION if c in dataset.column_names]
             return dataset.select_columns(["episode_id", *said])
         return dataset.cast_column("images", [ImageFeature(decode=False)])
 

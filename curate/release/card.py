@@ -16,12 +16,12 @@ from datasets import Features
 from matplotlib.figure import Figure
 
 from curate.contract import FPS
-from curate.formats.chat import conversation
+from curate.formats.chat import CONVERSATION, conversation
 from curate.hashing import sha256_file
 from curate.labelers.grounding import NONE
 from curate.labelers.motion import NO_OP as MOTION_NO_OP
 from curate.labelers.text import NO_OP as TEXT_NO_OP
-from curate.qa import CHECKS, QA_PATH, flagged_lines
+from curate.qa import CHECKS, QA_PATH, flagged_lines, rule
 from curate.release.meta import SPLITS, ChartCounts, ReleaseMeta
 
 HOUR_TICKS = 3600 * FPS
@@ -159,7 +159,7 @@ def write_examples(folder: Path, meta: ReleaseMeta) -> dict[str, list[dict]]:
             continue
         first = sorted((folder / "data" / config).glob("train-*.parquet"))[0]  # train has rows
         shard = pq.ParquetFile(first)
-        said = [c for c in ("messages", "prompt", "completion") if c in shard.schema_arrow.names]
+        said = [c for c in CONVERSATION if c in shard.schema_arrow.names]
         rows = next(shard.iter_batches(batch_size=200, columns=[*said, "images"])).to_pylist()
         row = next((r for r in rows if _shows_something(_answer(r))), rows[0])
         images = [EXAMPLE_PATH.format(config=config, image=k) for k in range(len(row["images"]))]
@@ -316,18 +316,18 @@ def _label_qa(folder: Path) -> list[str]:
         "## Label QA",
         "",
         "Each recording's labels checked against what its frames show, at build time (a sample "
-        "of at most 20 s of each video). `meta/qa.json` holds every episode's value of each "
+        "of each video: windows of at most 20 s in all, and the ticks around its GUI changes). "
+        "`meta/qa.json` holds every episode's value of each "
         "check, the episodes flagged and the thresholds (the recipe's `qa:`); a check without a "
         "value for an episode (no video, too little camera motion, no GUI change) flags nothing.",
         "",
-        "| check | what it measures | threshold | measured | flagged |",
+        "| check | what it measures | flagged when | measured | flagged |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, check in report["checks"].items():
-        threshold = "any value but ok" if check["threshold"] is None else check["threshold"]
         measured = sum(v is not None for v in check["values"].values())
-        lines.append(f"| `{name}` | {CHECKS[name]} | {threshold} | {measured} of {episodes} | "
-                     f"{len(check['flagged'])} |")  # fmt: skip
+        lines.append(f"| `{name}` | {CHECKS[name]} | {rule(name, check['threshold'])} | "
+                     f"{measured} of {episodes} | {len(check['flagged'])} |")  # fmt: skip
     lines += ["", *(f"> **Warning:** {line}\n" for line in flagged_lines(report))]
     noop = [v for v in stats["noop_share"].values() if v is not None]
     gui = [v for v in stats["gui_share"].values() if v is not None]

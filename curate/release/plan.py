@@ -77,17 +77,18 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     recipe = load_recipe(recipe_path)
     labelers = labeler_versions(recipe)
     # absolute: tasks name their inputs for workers that may not share this process's folder
-    found, refused = recordings(recipe, recipe_path.absolute().parent, report)
+    found, unfetched = recordings(recipe, recipe_path.absolute().parent, report)
     if not found:
-        first = f"; first: {refused[0].name}: {refused[0].reason}" if refused else ""
+        first = f"; first: {unfetched[0].name}: {unfetched[0].reason}" if unfetched else ""
         raise RecipeError(f"{recipe_path}: the sources hold no recording{first}")
     about = about_text(recipe, recipe_path.parent)
     inputs = [Input(name=p.recording.name, format=p.recording.format, sha256=p.recording.sha256)
               for p in found]  # fmt: skip
-    inputs += [Input(name=x.name, format="vpt", sha256=None) for x in refused]
+    # only index sources (of VPT recordings) can fail to deliver a recording
+    inputs += [Input(name=x.name, format="vpt", sha256=None) for x in unfetched]
     limit = recipe.max_recording_bytes
     oversized = {p.recording.name: x for p in found if (x := too_large(p.recording, limit))}
-    refused += oversized.values()
+    refused = [*unfetched, *oversized.values()]
     found = [p for p in found if p.recording.name not in oversized]
     modules = [*BUILD_MODULES, *(recipe.labeler(s).__module__ for s in labelers)]
     asked = fingerprint(fingerprinted(recipe.normalised()), labelers, inputs, about,
@@ -96,8 +97,9 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
 
 
 def too_large(recording: Recording, limit: int) -> Excluded | None:
-    """The quarantine entry of a recording whose files together exceed `limit` bytes, which is
-    refused before any of it is read (a stranger's 50 GB "jsonl" must not fill the memory)."""
+    """The quarantine entry of a recording whose files together exceed `limit` bytes, refused
+    before it is parsed (its hash streams it): a stranger's 50 GB "jsonl" must not fill the
+    memory."""
     size = sum(entry[1] for entry in recording.stamp)
     if size <= limit:
         return None

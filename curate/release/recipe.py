@@ -119,9 +119,10 @@ class Filters(Strict):
 
 
 class Qa(Strict):
-    """Label-QA thresholds (`curate.qa`): an episode whose value is over one is flagged, a
-    warning in the card and, with `--strict`, a failed build. camera_axes has none: any value
-    but "ok" is flagged."""
+    """Label-QA thresholds (`curate.qa`): an episode whose value is over one (for camera_lag,
+    camera_gain and gui_lag: further than it from the right value) is flagged, a warning in the
+    card and, with `--strict`, a failed build. camera_axes has none: any value but "ok" is
+    flagged."""
 
     camera_lag: Annotated[int, Field(ge=0)] = 0  # ticks away from the contract's lag of 1
     camera_gain: Annotated[float, Field(ge=0)] = 0.12  # relative error of the view's move

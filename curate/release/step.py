@@ -159,15 +159,16 @@ def _build(task: EpisodeTask) -> EpisodeResult:
         raise RecordingError(task.recording, "no video: the recipe's configs need frames",
                              code="missing_video")  # fmt: skip
     frames = 0
-    sample = None
-    if episode.frames is not None:
-        sample = frame_sample(episode.ticks)
+    # The label QA measures the view's move from tick to tick: a video of one frame a tick.
+    sample = frame_sample(episode.ticks) if episode.frames and episode.frames.per_tick else None
+    if episode.frames is not None and (consumers or sample):
         try:  # the sample shares the decoding pass of the frames the build needs
-            frames = read_frames(episode.frames, [*consumers, sample])
-        except RecordingError:
+            frames = read_frames(episode.frames, [*consumers, *([sample] if sample else [])])
+        except RecordingError as exc:
             if consumers:
                 raise
             sample = None  # an action-only release does not need the video; its QA goes without
+            result.warnings.append(f"label QA without frames: {_reason(exc, task.recording)}")
     for space, lab in labelers.items():
         if lab.needs_frames:
             own[space] = lab.label(episode, readers.get(space))

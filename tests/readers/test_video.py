@@ -104,9 +104,18 @@ def test_frames_are_decoded_once_and_shared_by_their_readers(tmp_path, monkeypat
     assert a.seen == {0: 0, 3: 3, 5: 5} and b.seen == {3: 3, 7: 7}
 
 
-def test_a_sample_of_a_long_video_seeks_and_gets_the_same_frames(tmp_path):
-    """Wanted frames far apart are sought, not decoded in between, and are the frames a full
-    decode gives (frame i: red 8 * i, green 8 * (i // 32), so any slip shows)."""
+@pytest.mark.parametrize(
+    ("x264", "wanted"),
+    [
+        ("keyint=100:scenecut=0", [0, 3, 4, 250, 251, 480, 699]),
+        ("keyint=1000:scenecut=0", [5, 210, 211, 650]),  # the key frame before 210 is frame 0
+        ("keyint=250:scenecut=0", [240, 460, 699]),  # ... before 460 is 250: given already
+    ],
+)
+def test_a_sample_of_a_long_video_seeks_and_gets_the_same_frames(tmp_path, x264, wanted):
+    """Wanted frames far apart are sought, not decoded in between where a key frame allows,
+    and are the frames a full decode gives, each once (frame i: red 8 * i, green 8 * (i // 32),
+    so any slip shows)."""
     import av
 
     from curate.episode import FrameRef
@@ -114,7 +123,7 @@ def test_a_sample_of_a_long_video_seeks_and_gets_the_same_frames(tmp_path):
 
     path = tmp_path / "long.mp4"
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=20, options={"g": "100"})
+        stream = container.add_stream("libx264", rate=20, options={"x264-params": x264})
         stream.width, stream.height, stream.pix_fmt = 64, 36, "yuv420p"
         for i in range(700):
             image = np.zeros((36, 64, 3), np.uint8)
@@ -123,10 +132,11 @@ def test_a_sample_of_a_long_video_seeks_and_gets_the_same_frames(tmp_path):
         container.mux(stream.encode())
     ref = FrameRef("mp4", path, 700)
     everything = list(iter_frames(ref))
-    wanted = [0, 3, 4, 250, 251, 480, 699]
     sampled = list(iter_frames(ref, wanted))
     assert len(sampled) == len(wanted)
     assert all(np.array_equal(a, everything[t]) for a, t in zip(sampled, wanted, strict=True))
     with av.open(str(path)) as container:
         seen = [i for i, _ in video._decoded(path, container, wanted, 20.0)]
-    assert seen[:5] == [0, 1, 2, 3, 4] and len(seen) < 400 and seen[-1] == 699
+    assert seen == sorted(set(seen)) and seen[-1] == wanted[-1]  # in order, each once
+    if x264.startswith("keyint=100:"):
+        assert len(seen) < 400  # sought over the gaps

@@ -47,6 +47,16 @@ def recipe(folder: Path, source: Path, fmt: str = "vpt") -> Path:
     return path
 
 
+def two_good(good: Path, source: Path) -> list[Path]:
+    """`source` made with the first two good recordings; returns all three."""
+    source.mkdir()
+    recordings = sorted(good.glob("*.jsonl"))
+    for jsonl in recordings[:2]:
+        for ext in (".jsonl", ".mp4"):
+            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    return recordings
+
+
 def rows_by_episode(folder: Path) -> dict[str, list]:
     """Every config's rows, per episode id: what must not change when a bad recording joins."""
     rows: dict[str, list] = {}
@@ -128,23 +138,15 @@ VPT_KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
 def reference(good, tmp_path_factory) -> dict[str, list]:
     """The rows of a build of the two good recordings alone."""
     folder = tmp_path_factory.mktemp("reference")
-    source = folder / "raw"
-    source.mkdir()
-    for jsonl in sorted(good.glob("*.jsonl"))[:2]:
-        for ext in (".jsonl", ".mp4"):
-            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
-    return rows_by_episode(build(recipe(folder, source), folder / "out").folder)
+    two_good(good, folder / "raw")
+    return rows_by_episode(build(recipe(folder, folder / "raw"), folder / "out").folder)
 
 
 @pytest.mark.parametrize("kind", sorted(VPT_KINDS))
 def test_a_bad_vpt_recording_loses_nothing_else(kind, good, reference, tmp_path):
     breaks, code = VPT_KINDS[kind]
     source = tmp_path / "raw"
-    source.mkdir()
-    recordings = sorted(good.glob("*.jsonl"))
-    for jsonl in recordings[:2]:
-        for ext in (".jsonl", ".mp4"):
-            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    recordings = two_good(good, source)
     bad = source / "zz-bad.jsonl"
     shutil.copy(recordings[2], bad)
     shutil.copy(recordings[2].with_suffix(".mp4"), bad.with_suffix(".mp4"))
@@ -340,16 +342,12 @@ def test_a_recording_that_cannot_be_fetched_loses_nothing_else(kind, good, mirro
     assert "(1 listed by an index but not fetched" in (report.folder / "README.md").read_text()
 
 
-def test_a_recording_over_the_size_limit_is_refused_unread(good, reference, tmp_path):
+def test_a_recording_over_the_size_limit_is_refused_unparsed(good, reference, tmp_path):
     source = tmp_path / "raw"
-    source.mkdir()
-    recordings = sorted(good.glob("*.jsonl"))
-    for jsonl in recordings[:2]:
-        for ext in (".jsonl", ".mp4"):
-            shutil.copy(jsonl.with_suffix(ext), source / jsonl.with_suffix(ext).name)
+    recordings = two_good(good, source)
     limit = max(p.stat().st_size + p.with_suffix(".mp4").stat().st_size for p in recordings[:2])
     bad = source / "zz-big.jsonl"
-    bad.write_bytes(b"not json, and never read\n" * (limit // 25 + 1))  # read, it is a bad_line
+    bad.write_bytes(b"not json, never parsed\n" * (limit // 22 + 1))  # parsed, it is a bad_line
     shutil.copy(recordings[2].with_suffix(".mp4"), bad.with_suffix(".mp4"))
     path = recipe(tmp_path, source)
     path.write_text(json.dumps({**json.loads(path.read_text()), "max_recording_bytes": limit}))
