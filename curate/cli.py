@@ -414,6 +414,32 @@ def verify(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> 
     err.print(f"[green]ok[/] {folder}: every config loads, counts and hashes match")
 
 
+export = typer.Typer(help="Write a release in the row shape another trainer reads.",
+                      no_args_is_help=True)  # fmt: skip
+app.add_typer(export, name="export")
+
+
+@export.command("openha")
+def export_openha(
+    release: Annotated[Path, typer.Argument(help="A release folder built by curate build")],
+    out: Annotated[Path, typer.Argument(help="The folder to write (must not exist)")],
+    openha_strings: Annotated[
+        bool, typer.Option(help="Answers in OpenHA's strings: each line ends with a space")
+    ] = False,
+) -> None:
+    """A release's SFT rows as OpenHA's released datasets hold them, for OpenHA's scripts."""
+    from curate.exports.openha import export_openha as run_export
+
+    if out.exists():
+        raise fail(f"{out} exists: export to a new folder")
+    try:
+        counts = run_export(release, out, openha_strings=openha_strings)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    rows = ", ".join(f"{c} {sum(s.values())}" for c, s in counts.items())
+    err.print(f"exported {release} to {out}: {rows} rows (splits train and valid)")
+
+
 @app.command()
 def push(
     folder: Annotated[Path, typer.Argument(help="A release folder built by curate build")],
