@@ -103,8 +103,8 @@ def too_large(recording: Recording, limit: int) -> Excluded | None:
     size = sum(entry[1] for entry in recording.stamp)
     if size <= limit:
         return None
-    reason = (f"{Path(recording.rel).name}: {size / 1e9:.2f} GB, over the recipe's "
-              f"max_recording_bytes ({limit / 1e9:.2f} GB); split the recording, or raise "
+    reason = (f"{Path(recording.rel).name}: {size:,} bytes, over the recipe's "
+              f"max_recording_bytes ({limit:,}); split the recording, or raise "
               f"`max_recording_bytes` if the machines have the memory for it")  # fmt: skip
     return Excluded(name=recording.name, reason=reason, code="too_large")
 
