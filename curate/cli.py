@@ -440,6 +440,27 @@ def export_openha(
     err.print(f"exported {release} to {out}: {rows} rows (splits train and valid)")
 
 
+@export.command("lerobot")
+def export_lerobot(
+    recipe: Annotated[Path, typer.Argument(help="A recipe YAML file")],
+    out: Annotated[Path, typer.Option(help="The folder to write (must not exist)")],
+) -> None:
+    """The recipe's recordings as a LeRobot v3 dataset: video, action and state vectors, tasks."""
+    from curate.exports.lerobot import export_lerobot as run_export
+    from curate.release.recipe import RecipeError
+
+    if out.exists():
+        raise fail(f"{out} exists: export to a new folder")
+    try:
+        with progress() as report:
+            done = run_export(recipe, out, report)
+    except (OSError, ValueError, RecipeError) as exc:
+        raise fail(str(exc)) from None
+    err.print(f"exported {done.episodes} episodes, {done.frames} frames to {out}")
+    for name, why in done.left_out.items():
+        err.print(f"  left out {name}: {escape(why)}", highlight=False)
+
+
 @app.command()
 def push(
     folder: Annotated[Path, typer.Argument(help="A release folder built by curate build")],
