@@ -316,7 +316,8 @@ def evaluate(
             same = trained.release["fingerprint"] == meta.fingerprint
             closed = (
                 play_release(trained, meta.recipe, train_answers(folder, trained.config),
-                             episodes, max_steps, say=lambda line: err.print(line, highlight=False))
+                             episodes, max_steps, say=lambda line: err.print(line, highlight=False),
+                             prompts=meta.prompts)
                 if episodes and same else None
             )  # fmt: skip
             if episodes and not same:

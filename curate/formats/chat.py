@@ -121,24 +121,31 @@ def _image() -> dict:
 
 
 def prompt(
-    form: str, history: Sequence[Turn], instruction: str | None, stride: int = 1
+    form: str,
+    history: Sequence[Turn],
+    instruction: str | None,
+    stride: int = 1,
+    own: Mapping[str, str] | None = None,
 ) -> list[dict]:
-    """The messages before a row's answer: the form's prompt with the task and the first frame,
-    then per earlier turn its answer (section 7) and the next frame."""
-    out = [{"role": "user", "content": [_text(first_user_text(form, instruction, stride)),
-                                        _image()]}]  # fmt: skip
+    """The messages before a row's answer: the form's prompt (the recipe's `own` where it has
+    one) with the task and the first frame, then per earlier turn its answer (section 7) and the
+    next frame."""
+    first = first_user_text(form, instruction, stride, own)
+    out = [{"role": "user", "content": [_text(first), _image()]}]
     for turn in history:
         out.append({"role": "assistant", "content": [_text(history_text(form, turn))]})
         out.append({"role": "user", "content": [_image()]})
     return out
 
 
-def messages(form: str, turns: Sequence[Turn], stride: int = 1) -> list[dict]:
+def messages(
+    form: str, turns: Sequence[Turn], stride: int = 1, own: Mapping[str, str] | None = None
+) -> list[dict]:
     """The conversation of one row: `turns[:-1]` are history, `turns[-1]` the target tick; each
     turn stands for `stride` ticks."""
     *history, last = turns
     answer = {"role": "assistant", "content": [_text(target(form, last))]}
-    return [*prompt(form, history, last.instruction, stride), answer]
+    return [*prompt(form, history, last.instruction, stride, own), answer]
 
 
 def chat_table(
@@ -153,6 +160,7 @@ def chat_table(
     stride: int = 1,
     forms: Sequence[str] | None = None,
     layout: str = "messages",
+    prompts: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """The rows of one SFT config for one episode.
 
@@ -163,7 +171,7 @@ def chat_table(
     for n, i in enumerate(rows):
         window = turns[max(0, i - history) : i + 1]
         form = forms[n] if forms is not None else config
-        said = messages(form, window, stride)
+        said = messages(form, window, stride, prompts)
         records.append(
             {
                 "episode_id": episode_id,

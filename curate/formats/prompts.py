@@ -7,6 +7,8 @@ model on several forms and the prompt is the only thing that says which one a ro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from curate.contract import FPS
 
 _SEE = "You play Minecraft and see the game screen."
@@ -52,6 +54,10 @@ PROMPTS: dict[str, str] = {
 NO_TASK = "Explore the world."  # ticks after the last task event have no instruction
 
 
-def first_user_text(form: str, instruction: str | None, stride: int = 1) -> str:
-    """The text of a row's first user turn, for rows one every `stride` ticks."""
-    return f"{PROMPTS[form].replace(_ACTION, _action_over(stride))}\nTask: {instruction or NO_TASK}"
+def first_user_text(
+    form: str, instruction: str | None, stride: int = 1, own: Mapping[str, str] | None = None
+) -> str:
+    """The text of a row's first user turn, for rows one every `stride` ticks; `own` holds the
+    recipe's prompts (`prompts:`), each replacing curate's for its form."""
+    text = (own or {}).get(form) or PROMPTS[form].replace(_ACTION, _action_over(stride))
+    return f"{text}\nTask: {instruction or NO_TASK}"

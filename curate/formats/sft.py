@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -45,6 +45,7 @@ class SftOptions:
     mixture: Mapping[str, float]
     seed: int
     layout: str = "messages"  # chat.LAYOUTS
+    prompts: Mapping[str, str] = field(default_factory=dict)  # the recipe's own, by form
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def write_sft(
                     stride=options.stride,
                     forms=forms[block] if forms else None,
                     layout=layout,
+                    prompts=options.prompts,
                     **common,
                 )
                 out.write_table(table, row_group_size=ROW_GROUP)

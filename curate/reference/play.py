@@ -64,6 +64,7 @@ class Protocol:
     history: int
     images: tuple[int, int, int]  # width, height, JPEG quality of the release's frames
     noop: str = NOOP  # the no-op `Action:` line of the release's text mode
+    prompts: tuple[tuple[str, str], ...] = ()  # the release's own prompts (form, text)
 
     def as_dict(self) -> dict:
         w, h, q = self.images
@@ -79,7 +80,9 @@ class Protocol:
         }
 
 
-def protocol_of(recipe: dict, episodes: int, max_steps: int) -> Protocol | None:
+def protocol_of(
+    recipe: dict, episodes: int, max_steps: int, prompts: dict[str, str] | None = None
+) -> Protocol | None:
     """The protocol of a release's recipe (normalised, as `meta/release.json` holds it), or None
     when none of its sources is curate's world: VPT and MineStudio recordings have no
     environment to play in."""
@@ -95,7 +98,8 @@ def protocol_of(recipe: dict, episodes: int, max_steps: int) -> Protocol | None:
     shown = (images["width"], images["height"], images["quality"])
     mode = recipe.get("labelers", {}).get("text", {}).get("mode", "reserved")
     return Protocol(tuple(tasks), tuple(seeds[:episodes]), max_steps, images["stride"],
-                    recipe["history"], shown, TEXT_NO_OP[mode])  # fmt: skip
+                    recipe["history"], shown, TEXT_NO_OP[mode],
+                    tuple(sorted((prompts or {}).items())))  # fmt: skip
 
 
 def replay(action: dict, stride: int) -> list[dict]:
@@ -235,7 +239,8 @@ class ModelPolicy:
         keep = min(p.history, len(game.turns))
         while True:
             history = game.turns[len(game.turns) - keep :] if keep else []
-            messages = prompt(self.form, history, instruction_text(game.task), p.stride)
+            messages = prompt(self.form, history, instruction_text(game.task), p.stride,
+                              dict(p.prompts))  # fmt: skip
             messages.append({"role": "assistant", "content": [{"type": "text", "text": ""}]})
             shown = game.jpegs[len(game.jpegs) - keep - 1 :]
             row = {"episode_id": "", "messages": messages, "images": [{"bytes": b} for b in shown]}
@@ -323,10 +328,12 @@ def play_release(
     episodes: int,
     max_steps: int,
     say: Callable[[str], None] = lambda _: None,
+    prompts: dict[str, str] | None = None,
 ) -> dict:
-    """`closed_loop` for a checkpoint: the protocol of its release's (normalised) recipe, played
-    in every form its training `answers` have; `{"skipped": why}` where it cannot play."""
-    protocol = protocol_of(recipe, episodes, max_steps)
+    """`closed_loop` for a checkpoint: the protocol of its release's (normalised) recipe and
+    prompts, played in every form its training `answers` have; `{"skipped": why}` where it
+    cannot play."""
+    protocol = protocol_of(recipe, episodes, max_steps, prompts)
     if protocol is None:
         return {"skipped": NO_WORLD}
     said = [parts(a) for a in answers]

@@ -95,7 +95,7 @@ def validate(
                 loop = spec.closed_loop  # one model plays: the first seed's
                 answers = [e.answer for e in data.examples]  # the train split, read once
                 closed = play_release(checkpoint, meta.recipe, answers, loop.episodes,
-                                      loop.max_steps, say)  # fmt: skip
+                                      loop.max_steps, say, meta.prompts)  # fmt: skip
             curves.append(checkpoint.loss)
             shape = checkpoint.model.config
             model = {"d_model": shape.d_model, "layers": shape.layers, "heads": shape.heads,

@@ -119,6 +119,7 @@ def _build(
             video=p.video,
             task=p.task,
             stamp=p.recording.stamp,
+            prompts=the_plan.prompts,
         )  # fmt: skip
         for p in the_plan.recordings
     ]
@@ -241,6 +242,7 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult], qa: d
         },  # fmt: skip
         charts=_charts(recipe, built),
         about=the_plan.about,
+        prompts=the_plan.prompts,
     )
     return card.write_card(staging, meta)
 

@@ -68,6 +68,7 @@ class ReleaseMeta(BaseModel):
     sizes: dict[str, dict[str, int]]  # config -> split -> Arrow bytes (the card's dataset_info)
     charts: dict[str, ChartCounts]  # space -> its chart on the card
     about: str = ""  # the card's About text
+    prompts: dict[str, str] = {}  # form -> the recipe's own prompt (`prompts:`), replacing curate's
     validation: dict | None = None  # figures of `curate validate`, once run
 
     def write(self, folder: Path) -> None:

@@ -26,6 +26,7 @@ from curate.release.recipe import (
     SynthSource,
     about_text,
     load_recipe,
+    prompt_texts,
     resolve_source,
 )
 from curate.sources import (
@@ -69,6 +70,7 @@ class Plan:
     refused: list[Excluded]  # recordings a source could not deliver, or too large to read
     inputs: list[Input]  # the recordings as the release names them
     about: str  # the card's About text
+    prompts: dict[str, str]  # form -> the recipe's own prompt for it
     fingerprint: str
 
 
@@ -82,6 +84,7 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
         first = f"; first: {unfetched[0].name}: {unfetched[0].reason}" if unfetched else ""
         raise RecipeError(f"{recipe_path}: the sources hold no recording{first}")
     about = about_text(recipe, recipe_path.parent)
+    prompts = prompt_texts(recipe, recipe_path.parent)
     inputs = [Input(name=p.recording.name, format=p.recording.format, sha256=p.recording.sha256)
               for p in found]  # fmt: skip
     # only index sources (of VPT recordings) can fail to deliver a recording
@@ -91,9 +94,9 @@ def plan(recipe_path: Path, report: Reporter | None = None) -> Plan:
     refused = [*unfetched, *oversized.values()]
     found = [p for p in found if p.recording.name not in oversized]
     modules = [*BUILD_MODULES, *(recipe.labeler(s).__module__ for s in labelers)]
-    asked = fingerprint(fingerprinted(recipe.normalised()), labelers, inputs, about,
-                        code_sha256(modules), library_versions())  # fmt: skip
-    return Plan(recipe, labelers, found, refused, inputs, about, asked)
+    asked = fingerprint(fingerprinted(recipe.normalised()) | {"prompt_texts": prompts}, labelers,
+                        inputs, about, code_sha256(modules), library_versions())  # fmt: skip
+    return Plan(recipe, labelers, found, refused, inputs, about, prompts, asked)
 
 
 def too_large(recording: Recording, limit: int) -> Excluded | None:

@@ -141,6 +141,10 @@ class Images(Strict):
     quality: Annotated[int, Field(ge=1, le=100)] = 90
 
 
+PromptForm = Literal["text_action", "motion_action", "grounding_action", "motion_coa",
+                     "grounding_coa"]  # fmt: skip
+
+
 class Card(Strict):
     license: str = "mit"
     description: str = ""  # the card's opening paragraph
@@ -198,6 +202,9 @@ class Recipe(Strict):
     # How SFT rows hold their conversation: `messages`, or `prompt` and `completion` (TRL's
     # completion-only loss then trains the answer alone, as OpenHA trains).
     layout: Literal["messages", "prompt_completion"] = "messages"
+    # form -> a text file whose text replaces curate's prompt of that form (OpenHA's prompt files,
+    # for fine-tuning OpenHA's checkpoints); the task line follows it as with curate's prompts
+    prompts: dict[PromptForm, Path] = {}
     images: Images = Field(default_factory=Images)
     mixture: dict[str, float] = {"text_action": 1.0, "motion_coa": 1.0, "grounding_coa": 1.0}
     validation: Annotated[float, Field(ge=0, lt=1)] = 0.1  # share of episodes, by id hash
@@ -311,6 +318,7 @@ class Recipe(Strict):
                     source[key] = _published(source[key])
         if data["card"]["about"]:
             data["card"]["about"] = _published(data["card"]["about"])
+        data["prompts"] = {form: _published(path) for form, path in data["prompts"].items()}
         for space in self.spaces():
             if space not in data["labelers"]:
                 data["labelers"][space] = self.labeler(space).params.model_dump(mode="json")
@@ -380,6 +388,19 @@ def about_text(recipe: Recipe, base: Path) -> str:
         return path.read_text()
     except OSError as exc:
         raise RecipeError(f"card.about: cannot read {recipe.card.about}: {exc.strerror}") from None
+
+
+def prompt_texts(recipe: Recipe, base: Path) -> dict[str, str]:
+    """form -> the text of the recipe's prompt file for it."""
+    texts: dict[str, str] = {}
+    for form, path in recipe.prompts.items():
+        try:
+            texts[form] = (base / path).read_text().strip()
+        except OSError as exc:
+            raise RecipeError(f"prompts.{form}: cannot read {path}: {exc.strerror}") from None
+        if not texts[form]:
+            raise RecipeError(f"prompts.{form}: {path} is empty")
+    return texts
 
 
 def resolve_source(source: Source, base: Path) -> Source:

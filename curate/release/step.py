@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -50,6 +51,7 @@ class EpisodeTask:
     video: bool = True  # a VPT recording must have its .mp4
     task: str | None = None  # what the player was asked to do, when the source says
     stamp: Stamp = ()  # its files as the plan hashed them
+    prompts: Mapping[str, str] = field(default_factory=dict)  # the recipe's own, by form
 
     @property
     def recording(self) -> Path:
@@ -149,7 +151,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
         if reader is not None:
             readers[space] = reader
     sft = [c for c in recipe.configs if c != "ticks"]
-    options = sft_options(recipe)
+    options = sft_options(recipe, task.prompts)
     rows = plan_rows(episode, _joined(episode, own), labelers, options) if sft else None
     jpeg = JpegFrames(episode, rows.frame_ticks, options) if rows else None
     consumers: list[FrameReader] = list(readers.values())
@@ -225,7 +227,7 @@ def ticks_schema_of(recipe: Recipe) -> pa.Schema:
     return ticks_schema(f for space in recipe.spaces() for f in recipe.labeler(space).fields)
 
 
-def sft_options(recipe: Recipe) -> SftOptions:
+def sft_options(recipe: Recipe, prompts: Mapping[str, str] | None = None) -> SftOptions:
     images = recipe.images
     return SftOptions(
         width=images.width,
@@ -237,6 +239,7 @@ def sft_options(recipe: Recipe) -> SftOptions:
         mixture=dict(recipe.mixture),
         seed=recipe.seed,
         layout=recipe.layout,
+        prompts=dict(prompts or {}),
     )
 
 
