@@ -415,8 +415,8 @@ def verify(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> 
     err.print(f"[green]ok[/] {folder}: every config loads, counts and hashes match")
 
 
-export = typer.Typer(help="Write a release in the row shape another trainer reads.",
-                      no_args_is_help=True)  # fmt: skip
+export = typer.Typer(help="Write a release, or a recipe's recordings, as another trainer reads "
+                      "them.", no_args_is_help=True)  # fmt: skip
 app.add_typer(export, name="export")
 
 
@@ -427,15 +427,24 @@ def export_openha(
     openha_strings: Annotated[
         bool, typer.Option(help="Answers in OpenHA's strings: each line ends with a space")
     ] = False,
+    image_root: Annotated[
+        str,
+        typer.Option(
+            help="Prefix of every image_path, e.g. the folder OUT will be read from "
+            "[default: paths relative to OUT]"
+        ),
+    ] = "",
 ) -> None:
     """A release's SFT rows as OpenHA's released datasets hold them, for OpenHA's scripts."""
     from curate.exports.openha import export_openha as run_export
 
     if out.exists():
         raise fail(f"{out} exists: export to a new folder")
+    from curate.exports import ExportError
+
     try:
-        counts = run_export(release, out, openha_strings=openha_strings)
-    except (OSError, ValueError) as exc:
+        counts = run_export(release, out, openha_strings, image_root)
+    except (OSError, ExportError) as exc:
         raise fail(str(exc)) from None
     rows = ", ".join(f"{c} {sum(s.values())}" for c, s in counts.items())
     err.print(f"exported {release} to {out}: {rows} rows (splits train and valid)")
@@ -447,7 +456,9 @@ def export_lerobot(
     out: Annotated[Path, typer.Option(help="The folder to write (must not exist)")],
 ) -> None:
     """The recipe's recordings as a LeRobot v3 dataset: video, action and state vectors, tasks."""
+    from curate.exports import ExportError
     from curate.exports.lerobot import export_lerobot as run_export
+    from curate.labelers import LabelerError
     from curate.release.recipe import RecipeError
 
     if out.exists():
@@ -455,7 +466,7 @@ def export_lerobot(
     try:
         with progress() as report:
             done = run_export(recipe, out, report)
-    except (OSError, ValueError, RecipeError) as exc:
+    except (OSError, ExportError, RecipeError, LabelerError) as exc:
         raise fail(str(exc)) from None
     err.print(f"exported {done.episodes} episodes, {done.frames} frames to {out}")
     for name, why in done.left_out.items():

@@ -21,6 +21,7 @@ install it in a venv of its own to read the export.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,17 +30,20 @@ import av
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from PIL import Image
 
-from curate.contract import BINARY_ACTIONS, FPS, FRAME_HEIGHT
-from curate.cursor import draw_cursor
+from curate.contract import BINARY_ACTIONS, FPS
 from curate.episode import Episode, resample
+from curate.exports import ExportError
+from curate.formats.images import cursors, prepared
 from curate.formats.prompts import NO_TASK
 from curate.readers import RecordingError, read_episode
 from curate.readers.video import read_frames
 from curate.release.plan import plan
 from curate.release.progress import Counter, Reporter
+from curate.release.recipe import Images
+from curate.release.step import filter_reason, gui_as_drawn, reason_of
 
 CODEBASE_VERSION = "v3.0"
 VIDEO_KEY = "observation.image"
@@ -54,11 +58,11 @@ UNITS = {
     "observation.state": "x, y, z in blocks; yaw, pitch in degrees; gui_open 0/1; cursor_x, "
     "cursor_y in pixels of the 640x360 frame; 0 where the recording has no value",
 }
-X264 = {"preset": "veryfast", "crf": "23", "x264-params": "threads=1"}
-
-
-class ExportError(ValueError):
-    """A recipe this export cannot write: says what to change."""
+# A key frame every 2 frames, as LeRobot encodes, so that a random frame decodes at once; one
+# thread and no macroblock tree, so that the same frames always give the same bytes.
+X264 = {"preset": "veryfast", "crf": "23", "g": "2", "x264-params": "threads=1:no-mbtree=1"}
+MARKER = ".curate-export"  # in `<out>.partial` while an export writes it
+QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}
 
 
 @dataclass
@@ -69,95 +73,141 @@ class Exported:
 
 
 def export_lerobot(recipe_path: Path, out: Path, report: Reporter | None = None) -> Exported:
-    """Write the LeRobot dataset of the recipe's recordings into `out` (which must not exist)."""
+    """Write the LeRobot dataset of the recipe's recordings into `out` (which must not exist):
+    written aside (`<out>.partial`) and renamed when whole."""
     the_plan = plan(recipe_path, report)
-    images = the_plan.recipe.images
+    recipe = the_plan.recipe
+    images = recipe.images
     if FPS % images.stride:
         raise ExportError(
             f"images.stride {images.stride} gives {FPS / images.stride:g} frames a second; "
             f"LeRobot needs a whole number: use a stride that divides {FPS}"
         )
+    if images.width % 2 or images.height % 2:
+        raise ExportError(f"images {images.width}x{images.height}: H.264 needs an even width "
+                          "and height")  # fmt: skip
     fps = FPS // images.stride
-    instruction = the_plan.recipe.labeler("instruction")
+    staging = out.with_name(out.name + ".partial")
+    if staging.exists():
+        if not (staging / MARKER).exists():
+            raise ExportError(f"{staging} exists and was not left by curate: move it away")
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    (staging / MARKER).touch()
+    instruction = recipe.labeler("instruction")
     left_out = {x.name: x.reason for x in the_plan.refused}
     tasks: dict[str, int] = {}
     episodes: list[dict] = []
     columns: list[pa.Table] = []
+    pixels = PixelStats()
+    splits = {"train": 0, "validation": 0}
     counter = Counter(report, "exporting episodes", len(the_plan.recordings))
-    for planned in the_plan.recordings:
+    # train first, then validation: each split is one range of episode indices
+    for planned in sorted(the_plan.recordings, key=lambda p: p.split != "train"):
         counter.add(1)
+        name = planned.recording.name
         try:
             episode = read_episode(planned.recording.path)
+            if episode.source == "minestudio" and episode.frames is not None:
+                episode = gui_as_drawn(episode, episode.frames)[0]
         except RecordingError as exc:
-            left_out[planned.recording.name] = exc.reason
+            left_out[name] = reason_of(exc, planned.recording.path)
             continue
-        if episode.frames is None:
-            left_out[planned.recording.name] = "no video: the export needs frames"
+        why = filter_reason(episode, recipe)
+        if why or episode.frames is None:
+            left_out[name] = why or "no video: the export needs frames"
             continue
         episode.task = planned.task
         index = len(episodes)
         kept = resample(episode.ticks, images.stride)
         said = instruction.label(episode)["instruction_text"].to_list()
         task = [said[t] or NO_TASK for t in kept.column("tick").to_pylist()]
-        for text in task:
-            tasks.setdefault(text, len(tasks))
-        video = out / VIDEO_PATH.format(index=index)
+        video = staging / VIDEO_PATH.format(index=index)
         try:
-            with VideoFrames(episode, kept, images.width, images.height, fps, video) as frames:
+            with VideoFrames(episode, kept, (images.width, images.height), fps, video) as frames:
                 read_frames(episode.frames, [frames])
         except RecordingError as exc:
             video.unlink(missing_ok=True)
-            left_out[planned.recording.name] = exc.reason
+            left_out[name] = reason_of(exc, planned.recording.path)
             continue
+        pixels.add(frames.pixels)
+        for text in task:
+            tasks.setdefault(text, len(tasks))
         start = sum(e["length"] for e in episodes)
         table = _data(kept, [tasks[t] for t in task], index, start, fps)
-        (out / DATA_PATH.format(index=index)).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, out / DATA_PATH.format(index=index))
+        (staging / DATA_PATH.format(index=index)).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, staging / DATA_PATH.format(index=index))
         columns.append(table)
         episodes.append(
             _episode_row(index, sorted(set(task), key=task.index), len(kept), start, fps)
         )
+        splits[planned.split] += 1
     if not episodes:
         raise ExportError(f"no recording could be exported: {left_out}")
-    _write_meta(out, episodes, tasks, pa.concat_tables(columns), fps, images, the_plan.recipe.name)
-    return Exported(len(episodes), sum(e["length"] for e in episodes), left_out)
+    data = pa.concat_tables(columns)
+    _write_meta(staging, episodes, tasks, data, pixels, fps, images, recipe.name, splits)
+    (staging / MARKER).unlink()
+    staging.rename(out)
+    return Exported(len(episodes), data.num_rows, left_out)
+
+
+class PixelStats:
+    """Per channel of every frame written, in [0, 1]: what LeRobot's stats hold for an image
+    feature (min, max, mean, std, quantiles; shape [3, 1, 1]), from a histogram of the bytes."""
+
+    def __init__(self) -> None:
+        self.histogram = np.zeros((3, 256), np.int64)
+
+    def take(self, frame: np.ndarray) -> None:
+        for channel in range(3):
+            self.histogram[channel] += np.bincount(frame[..., channel].ravel(), minlength=256)
+
+    def add(self, other: PixelStats) -> None:
+        self.histogram += other.histogram
+
+    def stats(self) -> dict:
+        levels = np.arange(256) / 255.0
+        count = self.histogram.sum(axis=1)
+        mean = (self.histogram * levels).sum(axis=1) / count
+        std = np.sqrt((self.histogram * levels**2).sum(axis=1) / count - mean**2)
+        seen = [np.flatnonzero(h) for h in self.histogram]
+        cumulative = self.histogram.cumsum(axis=1) / count[:, None]
+        out = {
+            "min": [levels[s[0]] for s in seen], "max": [levels[s[-1]] for s in seen],
+            "mean": mean.tolist(), "std": std.tolist(),
+            **{key: [levels[int(np.searchsorted(c, q))] for c in cumulative]
+               for key, q in QUANTILES.items()},
+        }  # fmt: skip
+        shaped = {k: [[[v]] for v in values] for k, values in out.items()}
+        return {**shaped, "count": [int(count[0] // 1)]}
 
 
 class VideoFrames:
-    """A `FrameReader` that encodes the kept ticks' frames into one H.264 video as they come."""
+    """A `FrameReader` that encodes the kept ticks' frames into one H.264 video as they come,
+    prepared as the SFT rows' images are (`curate.formats.images.prepared`)."""
 
-    def __init__(self, episode: Episode, kept: pa.Table, width: int, height: int, fps: int,
+    def __init__(self, episode: Episode, kept: pa.Table, size: tuple[int, int], fps: int,
                  path: Path) -> None:  # fmt: skip
         self.ticks = kept.column("tick").to_pylist()
-        self.size = (width, height)
-        gui = episode.ticks.column("gui_open").to_pylist()
-        xs, ys = (
-            episode.ticks.column("cursor_x").to_pylist(),
-            episode.ticks.column("cursor_y").to_pylist(),
-        )
-        self._cursor = {t: (xs[t], ys[t]) for t in self.ticks
-                        if episode.source == "vpt" and gui[t] and xs[t] is not None}  # fmt: skip
+        self.size = size
+        self._cursor = cursors(episode)
+        self.pixels = PixelStats()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._container = av.open(str(path), "w", format="mp4")
         self._stream = self._container.add_stream("libx264", rate=Fraction(fps), options=X264)
-        self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
+        self._stream.width, self._stream.height, self._stream.pix_fmt = *size, "yuv420p"
 
     def take(self, tick: int, frame: np.ndarray) -> None:
-        if tick in self._cursor:
-            scale = frame.shape[0] / FRAME_HEIGHT
-            x, y = self._cursor[tick]
-            frame = draw_cursor(frame, x * scale, y * scale)
-        image = Image.fromarray(frame)
-        if image.size != self.size:
-            image = image.resize(self.size, Image.Resampling.BILINEAR)
-        picture = av.VideoFrame.from_image(image)
-        self._container.mux(self._stream.encode(picture))
+        image = prepared(frame, self._cursor.get(tick), *self.size)
+        self.pixels.take(np.asarray(image))
+        self._container.mux(self._stream.encode(av.VideoFrame.from_image(image)))
 
     def __enter__(self) -> VideoFrames:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._container.mux(self._stream.encode())
+    def __exit__(self, failed: type[BaseException] | None, *rest: object) -> None:
+        if failed is None:  # the last frames; a failed episode's file is thrown away
+            self._container.mux(self._stream.encode())
         self._container.close()
 
 
@@ -201,8 +251,9 @@ def _episode_row(index: int, tasks: list[str], length: int, start: int, fps: int
     }
 
 
-def _write_meta(out: Path, episodes: list[dict], tasks: dict[str, int], data: pa.Table, fps: int,
-                images, name: str) -> None:  # fmt: skip
+def _write_meta(out: Path, episodes: list[dict], tasks: dict[str, int], data: pa.Table,
+                pixels: PixelStats, fps: int, images: Images, name: str,
+                splits: dict[str, int]) -> None:  # fmt: skip
     (out / EPISODES_PATH).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(episodes), out / EPISODES_PATH)
     pd.DataFrame({"task_index": list(tasks.values())}, index=list(tasks)).to_parquet(
@@ -219,32 +270,37 @@ def _write_meta(out: Path, episodes: list[dict], tasks: dict[str, int], data: pa
         "action": {"dtype": "float32", "shape": [len(ACTION_NAMES)], "names": ACTION_NAMES},
         "observation.state": {"dtype": "float32", "shape": [len(STATE_NAMES)],
                               "names": STATE_NAMES},
-        "timestamp": {"dtype": "float32", "shape": [1], "names": None},
-        "frame_index": {"dtype": "int64", "shape": [1], "names": None},
-        "episode_index": {"dtype": "int64", "shape": [1], "names": None},
-        "index": {"dtype": "int64", "shape": [1], "names": None},
-        "task_index": {"dtype": "int64", "shape": [1], "names": None},
+        **{key: {"dtype": dtype, "shape": [1], "names": None} for key, dtype in (
+            ("timestamp", "float32"), ("frame_index", "int64"), ("episode_index", "int64"),
+            ("index", "int64"), ("task_index", "int64"))},
     }  # fmt: skip
+    ranges, first = {}, 0
+    for split, n in splits.items():
+        if n:
+            ranges[split] = f"{first}:{first + n}"
+            first += n
     info = {
         "codebase_version": CODEBASE_VERSION, "robot_type": "minecraft",
         "total_episodes": len(episodes), "total_frames": data.num_rows, "total_tasks": len(tasks),
         "chunks_size": 1000, "data_files_size_in_mb": 100, "video_files_size_in_mb": 200,
-        "fps": fps, "splits": {"train": f"0:{len(episodes)}"},
+        "fps": fps, "splits": ranges,
         "data_path": "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet",
         "video_path": "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4",
         "features": features,
         "curate": {"release": name, "ticks_per_frame": FPS // fps, "units": UNITS},
     }  # fmt: skip
     (out / "meta" / "info.json").write_text(json.dumps(info, indent=2) + "\n")
-    stats = {}
+    stats = {VIDEO_KEY: pixels.stats()}
     for key, feature in features.items():
         if feature["dtype"] != "video":
-            values = np.asarray(data.column(key).to_pylist(), np.float64)
-            stats[key] = _stats(values.reshape(data.num_rows, -1))
+            column = data.column(key).combine_chunks()
+            flat = pc.list_flatten(column) if pa.types.is_fixed_size_list(column.type) else column
+            stats[key] = _stats(flat.to_numpy().astype(np.float64).reshape(data.num_rows, -1))
     (out / "meta" / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
 
 
 def _stats(values: np.ndarray) -> dict:
     return {"min": values.min(0).tolist(), "max": values.max(0).tolist(),
             "mean": values.mean(0).tolist(), "std": values.std(0).tolist(),
+            **{key: np.quantile(values, q, axis=0).tolist() for key, q in QUANTILES.items()},
             "count": [len(values)]}  # fmt: skip

@@ -1,13 +1,13 @@
 """A release's SFT rows in the shape of OpenHA's released datasets, for OpenHA's own training
 scripts: their SFT recipe reads `conversations` and opens each frame of `image` by its path.
 
-`curate export openha RELEASE OUT` writes, per SFT config of the release, the splits `train` and
-`valid` (OpenHA's name for validation) under `OUT/data/<config>/`, the frames once each under
-`OUT/images/` (named by their content, so a frame that several rows show is stored once), and a
-card that documents every field. The conversations are curate's: the prompt begins the first
-user text, as OpenHA's rows have it. With `openha_strings`, the answers follow OpenHA's string
-conventions where curate's differ (ACTION_SPACES.md section 7): every line ends with a space, so
-Chain-of-Action lines are joined by ` \\n, `.
+`curate export openha RELEASE OUT` writes, per SFT config of the release, the splits `train`
+and `valid` (OpenHA's name for validation) under `OUT/data/<config>/<split>/`, the frames once
+each under `OUT/images/` (named by their content, so a frame that several rows show is stored
+once), and a card that documents every field. The conversations are curate's: the prompt begins
+the first user text, as OpenHA's rows have it. With `openha_strings`, the answers follow
+OpenHA's string conventions where curate's differ (ACTION_SPACES.md section 7): every line ends
+with a space, so Chain-of-Action lines are joined by ` \\n, `.
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ import yaml
 from datasets import Features, List, Value
 from PIL import Image
 
-from curate.formats.chat import PART, conversation
+from curate.exports import ExportError
+from curate.formats.chat import PART, conversation, parquet_options
 from curate.release.meta import SPLITS, ReleaseMeta
 
 SPLIT_NAMES = {"train": "train", "validation": "valid"}  # curate's split -> OpenHA's
+# a folder a split: OpenHA's SFT recipe reads every file of the folder it is given
+DATA_PATH = "data/{config}/{split}/data-00000-of-00001.parquet"
 ROWS_PER_WRITE = 200
 FEATURES = Features(
     {
@@ -37,6 +40,7 @@ FEATURES = Features(
         "conversations": List({"role": Value("string"), "content": List(PART)}),
     }
 )
+WRITE_OPTIONS = parquet_options(FEATURES.arrow_schema, "image_bytes.list.element")
 FIELDS = {
     "id": "`<episode id>-<tick>`: the episode and the tick of the row's answer",
     "label": "the answer the row trains: its last assistant turn, as in `conversations`",
@@ -49,12 +53,18 @@ FIELDS = {
 }
 
 
-def export_openha(release: Path, out: Path, openha_strings: bool = False) -> dict[str, dict]:
-    """Write the export of `release` into `out`; returns config -> OpenHA split -> rows."""
-    meta = ReleaseMeta.read(release)
+def export_openha(
+    release: Path, out: Path, openha_strings: bool = False, image_root: str = ""
+) -> dict[str, dict]:
+    """Write the export of `release` into `out`; returns config -> OpenHA split -> rows.
+    `image_root` prefixes every `image_path` (OpenHA's scripts open it from where they run)."""
+    try:
+        meta = ReleaseMeta.read(release)
+    except (OSError, ValueError) as exc:
+        raise ExportError(str(exc)) from None
     configs = [c for c in meta.counts if c != "ticks"]
     if not configs:
-        raise ValueError(f"{release.name} has no SFT config to export (only `ticks`)")
+        raise ExportError(f"{release.name} has no SFT config to export (only `ticks`)")
     counts: dict[str, dict] = {}
     for config in configs:
         counts[config] = {}
@@ -63,12 +73,12 @@ def export_openha(release: Path, out: Path, openha_strings: bool = False) -> dic
             if not shards:
                 continue
             name = SPLIT_NAMES[split]
-            path = out / "data" / config / f"{name}-00000-of-00001.parquet"
+            path = out / DATA_PATH.format(config=config, split=name)
             path.parent.mkdir(parents=True, exist_ok=True)
             rows = 0
-            with pq.ParquetWriter(path, FEATURES.arrow_schema, compression="zstd") as writer:
+            with pq.ParquetWriter(path, FEATURES.arrow_schema, **WRITE_OPTIONS) as writer:
                 for batch in _batches(shards):
-                    records = [_row(r, out, openha_strings) for r in batch]
+                    records = [_row(r, out, openha_strings, image_root) for r in batch]
                     writer.write_table(pa.Table.from_pylist(records, schema=FEATURES.arrow_schema))
                     rows += len(records)
             counts[config][name] = rows
@@ -82,7 +92,7 @@ def _batches(shards: list[Path]) -> Iterator[list[dict]]:
             yield batch.to_pylist()
 
 
-def _row(row: dict, out: Path, openha_strings: bool) -> dict:
+def _row(row: dict, out: Path, openha_strings: bool, image_root: str) -> dict:
     said = conversation(row)
     if openha_strings:
         said = [
@@ -94,7 +104,7 @@ def _row(row: dict, out: Path, openha_strings: bool) -> dict:
     return {
         "id": f"{row['episode_id']}-{row['tick']}",
         "label": said[-1]["content"][0]["text"],
-        "image": [_stored(jpeg, out) for jpeg in frames],
+        "image": [_stored(jpeg, out, image_root) for jpeg in frames],
         "image_bytes": frames,
         "conversations": said,
     }
@@ -105,14 +115,15 @@ def openha_text(answer: str) -> str:
     return "\n, ".join(f"{line} " for line in answer.split("\n, "))
 
 
-def _stored(jpeg: bytes, out: Path) -> dict:
+def _stored(jpeg: bytes, out: Path, image_root: str) -> dict:
     """A frame's entry in `image`, the frame written once under `out/images/`."""
     rel = f"images/{hashlib.sha256(jpeg).hexdigest()[:20]}.jpg"
     if not (out / rel).exists():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(jpeg)
+    path = f"{image_root.rstrip('/')}/{rel}" if image_root else rel
     with Image.open(io.BytesIO(jpeg)) as image:
-        return {"image_path": rel, "resolution": list(image.size)}
+        return {"image_path": path, "resolution": list(image.size)}
 
 
 def card(meta: ReleaseMeta, counts: dict[str, dict], openha_strings: bool) -> str:
@@ -120,12 +131,14 @@ def card(meta: ReleaseMeta, counts: dict[str, dict], openha_strings: bool) -> st
     front = {
         "configs": [
             {"config_name": config,
-             "data_files": [{"split": s, "path": f"data/{config}/{s}-*.parquet"} for s in splits]}
+             "data_files": [{"split": s, "path": DATA_PATH.format(config=config, split=s)}
+                            for s in splits]}
             for config, splits in counts.items()
         ],
     }  # fmt: skip
     strings = (
-        "OpenHA's string conventions (every answer line ends with a space)"
+        "OpenHA's string conventions (every answer line ends with a space; OpenHA's chat "
+        "template strips each message, so the last one's does not reach training)"
         if openha_strings
         else "curate's strings (no trailing space; Chain-of-Action lines joined by `\\n, `)"
     )

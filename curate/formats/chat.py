@@ -65,13 +65,18 @@ ROW_GROUP = 100  # rows a parquet row group holds: image rows are large
 
 
 def write_options(layout: str = "messages") -> dict:
-    """How chat rows are written to parquet: zstd for the text; the JPEG bytes as they are
-    (already entropy-coded: zstd saves under 1% on real Minecraft frames for as much CPU as
-    encoding them) and without dictionary or min/max statistics (hashing 60 KB blobs for
-    nothing)."""
-    text = [c for c in _parquet_columns(schema(layout)) if c != "images.list.element.bytes"]
+    """How chat rows are written to parquet (`parquet_options`)."""
+    return parquet_options(schema(layout), "images.list.element.bytes")
+
+
+def parquet_options(written: pa.Schema, image_bytes: str) -> dict:
+    """Parquet options for rows with JPEG bytes in the column `image_bytes`: zstd for the text;
+    the JPEG bytes as they are (already entropy-coded: zstd saves under 1% on real Minecraft
+    frames for as much CPU as encoding them) and without dictionary or min/max statistics
+    (hashing 60 KB blobs for nothing)."""
+    text = [c for c in _parquet_columns(written) if c != image_bytes]
     return {
-        "compression": dict.fromkeys(text, "zstd") | {"images.list.element.bytes": "none"},
+        "compression": dict.fromkeys(text, "zstd") | {image_bytes: "none"},
         "use_dictionary": text,
         "write_statistics": text,
     }

@@ -21,11 +21,9 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from curate.contract import FRAME_HEIGHT
-from curate.cursor import draw_cursor
 from curate.episode import Episode, episode_rng, resample
 from curate.formats.chat import ROW_GROUP, Turn, chat_table, mixture_forms, schema, write_options
-from curate.formats.images import to_jpeg
+from curate.formats.images import cursors, to_jpeg
 from curate.labelers import Labeler
 
 SPILL_BYTES = 256 * 2**20  # an episode's JPEGs kept in memory; beyond, in a file
@@ -110,26 +108,11 @@ class JpegFrames:
         # leaves nothing behind
         self._out = tempfile.SpooledTemporaryFile(SPILL_BYTES)  # noqa: SIM115
         self._where: dict[int, tuple[int, int]] = {}  # tick -> (offset, length) in `_out`
-        draw = episode.source == "vpt"
-        self._cursor = {
-            t: (x, y)
-            for t, gui, x, y in zip(
-                range(len(episode)),
-                episode.ticks.column("gui_open").to_pylist(),
-                episode.ticks.column("cursor_x").to_pylist(),
-                episode.ticks.column("cursor_y").to_pylist(),
-                strict=True,
-            )
-            if draw and gui and x is not None
-        }
+        self._cursor = cursors(episode)
 
     def take(self, tick: int, frame: np.ndarray) -> None:
-        if tick in self._cursor:
-            scale = frame.shape[0] / FRAME_HEIGHT  # cursor columns are 640x360 frame pixels
-            x, y = self._cursor[tick]
-            frame = draw_cursor(frame, x * scale, y * scale)
         o = self.options
-        data = to_jpeg(frame, o.width, o.height, o.quality)
+        data = to_jpeg(frame, o.width, o.height, o.quality, self._cursor.get(tick))
         self._where[tick] = (self._out.tell(), len(data))
         self._out.write(data)
 

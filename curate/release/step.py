@@ -93,7 +93,7 @@ def build_episode(task: EpisodeTask) -> EpisodeResult:
         _unchanged(task)  # nor while it was read
         return result
     except RecordingError as exc:
-        reason = _reason(exc, task.recording)
+        reason = reason_of(exc, task.recording)
         return EpisodeResult(name=task.name, split=task.split, status="quarantined",
                              reason=reason, code=exc.code)  # fmt: skip
 
@@ -122,7 +122,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     warnings = list(episode.warnings)
     recorded_gui_lag = None
     if episode.source == "minestudio" and episode.frames is not None:
-        episode, recorded_gui_lag, note = _gui_as_drawn(episode, episode.frames)
+        episode, recorded_gui_lag, note = gui_as_drawn(episode, episode.frames)
         warnings += [note] if note else []
     result = EpisodeResult(
         name=task.name,
@@ -170,7 +170,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
             if consumers:
                 raise
             sample = None  # an action-only release does not need the video; its QA goes without
-            result.warnings.append(f"label QA without frames: {_reason(exc, task.recording)}")
+            result.warnings.append(f"label QA without frames: {reason_of(exc, task.recording)}")
     for space, lab in labelers.items():
         if lab.needs_frames:
             own[space] = lab.label(episode, readers.get(space))
@@ -202,7 +202,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     )
 
 
-def _gui_as_drawn(episode: Episode, frames: FrameRef) -> tuple[Episode, int | None, str | None]:
+def gui_as_drawn(episode: Episode, frames: FrameRef) -> tuple[Episode, int | None, str | None]:
     """A MineStudio episode whose `gui_open` follows its frames around each recorded GUI change
     (its flag runs a step ahead of them), the lag as recorded, and a note when ticks changed."""
     near = around_gui_changes(episode.ticks)
@@ -258,7 +258,7 @@ def filter_reason(episode: Episode, recipe: Recipe) -> str | None:
     return None
 
 
-def _reason(error: RecordingError, recording: Path) -> str:
+def reason_of(error: RecordingError, recording: Path) -> str:
     """The quarantine reason: the file by name (and line), then what is wrong with it. The
     folders before a file's name are cut wherever the message repeats its path, so the release
     never depends on where the builder keeps its recordings."""

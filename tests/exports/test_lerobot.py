@@ -32,7 +32,7 @@ STRIDE = 2
 def export(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("lerobot")
     (folder / "recipe.yaml").write_text(json.dumps({
-        "name": "lr", "version": "0.1.0",
+        "name": "lr", "version": "0.1.0", "validation": 0,
         "sources": [{"format": "synth", "episodes": 2, "seconds": 3, "seed": 4, "cache": "synth",
                      "tasks": ["kill_entity:pig"]}],  # the view turns: every frame differs
         "images": {"width": 64, "height": 36, "stride": STRIDE},
@@ -76,6 +76,22 @@ def test_the_export_holds_the_recipe_s_ticks_and_says_its_units(export):
     assert "Kill a pig." in tasks.index
 
 
+def test_an_export_is_byte_identical_when_made_again(export, tmp_path):
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["export", "lerobot", str(export / "recipe.yaml"), "--out",
+                                 str(again)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes()
+                for p in folder.rglob("*") if p.is_file()}  # fmt: skip
+
+    assert files(again) == files(export / "out")
+    stats = json.loads((again / "meta" / "stats.json").read_text())
+    assert np.asarray(stats["observation.image"]["mean"]).shape == (3, 1, 1)
+    assert {"q01", "q99", "count"} <= set(stats["action"])
+
+
 def test_a_mistake_is_one_line(export, tmp_path):
     result = runner.invoke(app, ["export", "lerobot", str(export / "recipe.yaml"),
                                  "--out", str(export / "out")])  # fmt: skip
@@ -103,7 +119,9 @@ for e in range(data.num_episodes):
         "frames": [(item["observation.image"].numpy() * 255).round().tolist() for item in items],
         "tasks": sorted({item["task"] for item in items}),
     })
-print(json.dumps({"frames": len(data), "fps": data.fps, "episodes": episodes}))
+image = data.meta.stats["observation.image"]
+print(json.dumps({"frames": len(data), "fps": data.fps, "episodes": episodes,
+                  "image_stats": list(image["mean"].shape), "splits": data.meta.info["splits"]}))
 """
 
 
@@ -118,6 +136,7 @@ def test_lerobot_loads_it_offline_with_the_recipe_s_frames_and_actions(export):
     assert run.returncode == 0, run.stderr[-3000:]
     loaded = json.loads(run.stdout.splitlines()[-1])
     assert loaded["frames"] == 60 and loaded["fps"] == 20 // STRIDE
+    assert loaded["image_stats"] == [3, 1, 1] and loaded["splits"] == {"train": "0:2"}
     for theirs, ours in zip(loaded["episodes"], expected(export), strict=True):
         assert np.array_equal(np.asarray(theirs["actions"], np.float32), ours["actions"])
         assert len(theirs["frames"]) == len(ours["frames"])

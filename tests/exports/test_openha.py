@@ -77,6 +77,17 @@ def test_openha_strings_end_every_answer_line_with_a_space(release, tmp_path):
     assert openha_text("Action: move(0, 0)") == "Action: move(0, 0) "
 
 
+def test_image_root_prefixes_every_image_path(release, tmp_path):
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", "openha", str(release), str(out),
+                                 "--image-root", "/data/openha-rows"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = load_dataset(str(out), "text_action", split="valid", cache_dir=str(tmp_path / "hf"))
+    for image in rows[0]["image"]:
+        assert image["image_path"].startswith("/data/openha-rows/images/")
+        assert (out / image["image_path"].removeprefix("/data/openha-rows/")).is_file()
+
+
 def test_a_mistake_is_one_line(release, tmp_path):
     taken = tmp_path / "taken"
     taken.mkdir()
