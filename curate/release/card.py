@@ -245,7 +245,8 @@ def render(
         f"SFT configs use TRL's vision chat format: {LAYOUT_NOTES[recipe['layout']]} and `images` "
         f"(JPEG, {recipe['images']['width']}x{recipe['images']['height']}, one row every "
         f"{stride} tick(s), {recipe['history']} earlier frame(s) of history). "
-        + _action_note(stride),
+        + _action_note(stride)
+        + _prompts_note(meta),
         "",
         *_grounding_note(meta),
         "## Action distribution",
@@ -343,6 +344,15 @@ def _label_qa(folder: Path) -> list[str]:
                for v, r in report["recorders"].items())  # fmt: skip
         lines += ["By recorder version: " + "; ".join(per) + ".", ""]
     return lines
+
+
+def _prompts_note(meta: ReleaseMeta) -> str:
+    """Which forms' prompts are the recipe's own (`prompts:`) rather than curate's."""
+    if not meta.prompts:
+        return ""
+    own = ", ".join(f"`{form}`" for form in meta.prompts)
+    return (f" The prompt of {own} is the recipe's own (`prompts` in `meta/release.json` holds "
+            "its text); the other forms use curate's.")  # fmt: skip
 
 
 def _grounding_note(meta: ReleaseMeta) -> list[str]:

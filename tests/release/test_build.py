@@ -542,3 +542,28 @@ def test_a_build_killed_after_its_assembly_is_finished_by_the_next_run(raw, tmp_
         (staging / "FINGERPRINT").write_text(first.meta.fingerprint)
     finished = build(recipe, tmp_path / "out")
     assert files(finished.folder) == whole and not staging.exists()
+
+
+def test_a_recipe_s_own_prompt_replaces_curate_s_for_its_form(raw, tmp_path):
+    folder = tmp_path / "own"
+    folder.mkdir()
+    own = "You are OpenHA. Say the motion, then the action."
+    (folder / "motion.txt").write_text(own + "\n")
+    recipe = write_recipe(folder, raw, configs=["motion_coa", "text_action"],
+                          prompts={"motion_coa": "motion.txt"})  # fmt: skip
+    report = build(recipe, folder / "out")
+    first = {}
+    for config in ("motion_coa", "text_action"):
+        row = pq.read_table(sorted((report.folder / "data" / config).glob("*.parquet"))[0])
+        first[config] = row.to_pylist()[0]["messages"][0]["content"][0]["text"]
+    assert first["motion_coa"].startswith(own + "\nTask: ")
+    assert first["text_action"].startswith("You play Minecraft")  # curate's own for the others
+    assert report.meta.prompts == {"motion_coa": own}
+    assert report.meta.recipe["prompts"] == {"motion_coa": "motion.txt"}
+    card = (report.folder / "README.md").read_text()
+    assert "The prompt of `motion_coa` is the recipe's own" in card
+    (folder / "motion.txt").write_text("Another prompt.")
+    assert build(recipe, folder / "again").meta.fingerprint != report.meta.fingerprint
+    (folder / "motion.txt").unlink()
+    with pytest.raises(RecipeError, match=r"prompts\.motion_coa: cannot read motion\.txt"):
+        build(recipe, folder / "third")
