@@ -157,13 +157,16 @@ class PixelStats:
 
     def __init__(self) -> None:
         self.histogram = np.zeros((3, 256), np.int64)
+        self.frames = 0
 
     def take(self, frame: np.ndarray) -> None:
         for channel in range(3):
             self.histogram[channel] += np.bincount(frame[..., channel].ravel(), minlength=256)
+        self.frames += 1
 
     def add(self, other: PixelStats) -> None:
         self.histogram += other.histogram
+        self.frames += other.frames
 
     def stats(self) -> dict:
         levels = np.arange(256) / 255.0
@@ -179,7 +182,7 @@ class PixelStats:
                for key, q in QUANTILES.items()},
         }  # fmt: skip
         shaped = {k: [[[v]] for v in values] for k, values in out.items()}
-        return {**shaped, "count": [int(count[0] // 1)]}
+        return {**shaped, "count": [self.frames]}
 
 
 class VideoFrames:
