@@ -108,7 +108,7 @@ def main() -> None:
     started = time.perf_counter()
     folder = release()
     meta = ReleaseMeta.read(folder)
-    protocol = protocol_of(meta.recipe, args.episodes, args.max_steps)
+    protocol = protocol_of(meta.recipe, args.episodes, args.max_steps, meta.prompts)
     assert protocol is not None
     rows = []
     for config in CONFIGS:

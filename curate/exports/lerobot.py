@@ -152,8 +152,9 @@ def export_lerobot(recipe_path: Path, out: Path, report: Reporter | None = None)
 
 
 class PixelStats:
-    """Per channel of every frame written, in [0, 1]: what LeRobot's stats hold for an image
-    feature (min, max, mean, std, quantiles; shape [3, 1, 1]), from a histogram of the bytes."""
+    """Per channel of every frame written (before H.264), in [0, 1]: what LeRobot's stats hold
+    for an image feature (min, max, mean, std, quantiles; shape [3, 1, 1]), from a histogram of
+    the bytes."""
 
     def __init__(self) -> None:
         self.histogram = np.zeros((3, 256), np.int64)
@@ -172,7 +173,8 @@ class PixelStats:
         levels = np.arange(256) / 255.0
         count = self.histogram.sum(axis=1)
         mean = (self.histogram * levels).sum(axis=1) / count
-        std = np.sqrt((self.histogram * levels**2).sum(axis=1) / count - mean**2)
+        spread = (self.histogram * (levels - mean[:, None]) ** 2).sum(axis=1) / count
+        std = np.sqrt(spread)
         seen = [np.flatnonzero(h) for h in self.histogram]
         cumulative = self.histogram.cumsum(axis=1) / count[:, None]
         out = {

@@ -77,6 +77,7 @@ class Protocol:
             "decision_every_ticks": self.stride,
             "history": self.history,
             "frames": f"{w}x{h} JPEG quality {q}",
+            **({"own_prompts": [form for form, _ in self.prompts]} if self.prompts else {}),
         }
 
 

@@ -351,8 +351,9 @@ def _prompts_note(meta: ReleaseMeta) -> str:
     if not meta.prompts:
         return ""
     own = ", ".join(f"`{form}`" for form in meta.prompts)
-    return (f" The prompt of {own} is the recipe's own (`prompts` in `meta/release.json` holds "
-            "its text); the other forms use curate's.")  # fmt: skip
+    which = "prompts of {} are" if len(meta.prompts) > 1 else "prompt of {} is"
+    return (f" The {which.format(own)} the recipe's own (the top-level `prompts` of "
+            "`meta/release.json` holds the text); the other forms use curate's.")  # fmt: skip
 
 
 def _grounding_note(meta: ReleaseMeta) -> list[str]:

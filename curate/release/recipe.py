@@ -283,6 +283,19 @@ class Recipe(Strict):
         return self
 
     @model_validator(mode="after")
+    def _prompted_forms_are_built(self) -> Recipe:
+        built: set[str] = {c for c in self.configs if c != "ticks"}
+        if "all_in_one" in built:
+            built |= {form for form, weight in self.mixture.items() if weight > 0}
+        unused = [form for form in self.prompts if form not in built]
+        if unused:
+            raise ValueError(
+                f"prompts.{unused[0]}: this recipe builds no {unused[0]} rows (configs: "
+                f"{', '.join(self.configs)}); remove it, or add the config"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _frames(self) -> Recipe:
         images = [c for c in self.configs if c != "ticks"]
         no_video = [s for s in self.sources if isinstance(s, IndexSource | FolderSource)
@@ -318,7 +331,9 @@ class Recipe(Strict):
                     source[key] = _published(source[key])
         if data["card"]["about"]:
             data["card"]["about"] = _published(data["card"]["about"])
-        data["prompts"] = {form: _published(path) for form, path in data["prompts"].items()}
+        prompts = sorted(data.pop("prompts").items())
+        if prompts:  # absent when empty: a recipe without them normalises as before
+            data["prompts"] = {form: _published(path) for form, path in prompts}
         for space in self.spaces():
             if space not in data["labelers"]:
                 data["labelers"][space] = self.labeler(space).params.model_dump(mode="json")
@@ -393,11 +408,13 @@ def about_text(recipe: Recipe, base: Path) -> str:
 def prompt_texts(recipe: Recipe, base: Path) -> dict[str, str]:
     """form -> the text of the recipe's prompt file for it."""
     texts: dict[str, str] = {}
-    for form, path in recipe.prompts.items():
+    for form, path in sorted(recipe.prompts.items()):
         try:
-            texts[form] = (base / path).read_text().strip()
+            texts[form] = (base / path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise RecipeError(f"prompts.{form}: cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise RecipeError(f"prompts.{form}: {path} is not UTF-8 text") from None
         if not texts[form]:
             raise RecipeError(f"prompts.{form}: {path} is empty")
     return texts

@@ -567,3 +567,6 @@ def test_a_recipe_s_own_prompt_replaces_curate_s_for_its_form(raw, tmp_path):
     (folder / "motion.txt").unlink()
     with pytest.raises(RecipeError, match=r"prompts\.motion_coa: cannot read motion\.txt"):
         build(recipe, folder / "third")
+    unused = write_recipe(folder, raw, configs=["text_action"], prompts={"motion_coa": "m.txt"})
+    with pytest.raises(RecipeError, match=r"prompts\.motion_coa: this recipe builds no motion_coa"):
+        build(unused, folder / "fourth")
