@@ -25,12 +25,12 @@ from PIL import Image
 
 from curate.exports import ExportError
 from curate.formats.chat import PART, conversation, parquet_options
+from curate.formats.sft import ROWS_PER_WRITE
 from curate.release.meta import SPLITS, ReleaseMeta
 
 SPLIT_NAMES = {"train": "train", "validation": "valid"}  # curate's split -> OpenHA's
 # a folder a split: OpenHA's SFT recipe reads every file of the folder it is given
 DATA_PATH = "data/{config}/{split}/data-00000-of-00001.parquet"
-ROWS_PER_WRITE = 200
 FEATURES = Features(
     {
         "id": Value("string"),

@@ -132,8 +132,8 @@ def _build(
 
     results = runner.run(build_episode, tasks, EpisodeResult, done)
     run.stop()
-    results = _deduplicate(results)
-    problems = the_plan.refused + _excluded(results, "quarantined")
+    outcome = _outcome(the_plan, _deduplicate(results))
+    problems = outcome.quarantine
     kept = f"the episodes built so far are kept in {staging}"
     if strict and problems:
         raise RecipeError(
@@ -149,11 +149,11 @@ def _build(
             f"`format:`, or a broken source?); first: {problems[0].name}: {problems[0].reason}. "
             f"Fix them, or raise `max_quarantined` in the recipe ({kept})"
         )
-    left_out = problems + _excluded(results, "filtered")
-    if not any(r.status == "built" for r in results):
+    left_out = problems + outcome.filtered
+    if not outcome.built:
         first = f"; first: {left_out[0].name}: {left_out[0].reason}" if left_out else ""
         raise RecipeError(f"no episode was built: {len(left_out)} left out{first}")
-    qa = _qa(the_plan, results)
+    qa = _qa(recipe, outcome)
     if strict and (flagged := flagged_lines(qa)):
         raise RecipeError(
             f"--strict: the label QA flagged episodes: {'; '.join(flagged)}. Look at them (their "
@@ -161,7 +161,7 @@ def _build(
             f"in the recipe ({kept})"
         )
 
-    meta = _assemble(staging, the_plan, results, qa)
+    meta = _assemble(staging, the_plan, outcome, qa)
     _publish(staging, out)
     return BuildReport(out, meta, run=run)
 
@@ -189,10 +189,10 @@ def staging_folder(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult], qa: dict) -> ReleaseMeta:
+def _assemble(staging: Path, the_plan: Plan, outcome: Outcome, qa: dict) -> ReleaseMeta:
     """Shards, meta, QA report, plots and card of the built episodes, written into `staging`."""
     recipe = the_plan.recipe
-    built = _built(results)
+    built = outcome.built
     files: dict[str, str] = {}
     counts: dict[str, dict[str, int]] = {}
     for config in recipe.configs:
@@ -231,24 +231,42 @@ def _assemble(staging: Path, the_plan: Plan, results: list[EpisodeResult], qa: d
         inputs=the_plan.inputs,
         episodes={s: [r.episode_id or "" for r in built if r.split == s] for s in SPLITS},
         counts=counts,
-        quarantine=the_plan.refused + _excluded(results, "quarantined"),
-        filtered=_excluded(results, "filtered"),
-        warnings=[Excluded(name=r.name, reason=w) for r in built for w in r.warnings],
+        quarantine=outcome.quarantine,
+        filtered=outcome.filtered,
+        warnings=outcome.notes,
         files=files,
         ticks=sum(r.ticks for r in built),
         sizes={
             c: {s: sum(r.bytes[c] for r in built if r.split == s) for s in SPLITS}
             for c in recipe.configs
         },  # fmt: skip
-        charts=_charts(recipe, built),
+        charts=outcome.charts,
         about=the_plan.about,
         prompts=the_plan.prompts,
     )
     return card.write_card(staging, meta)
 
 
-def _built(results: list[EpisodeResult]) -> list[EpisodeResult]:
-    return sorted((r for r in results if r.status == "built"), key=lambda r: r.episode_id or "")
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a build's recordings, as the QA report and the meta both tell it."""
+
+    built: list[EpisodeResult]  # by episode id
+    quarantine: list[Excluded]  # refused by the plan, then by their episode's step
+    filtered: list[Excluded]
+    notes: list[Excluded]  # built, with a note (trimmed, GUI set from the frames)
+    charts: dict[str, ChartCounts]  # space -> its label counts over the built episodes
+
+
+def _outcome(the_plan: Plan, results: list[EpisodeResult]) -> Outcome:
+    built = sorted((r for r in results if r.status == "built"), key=lambda r: r.episode_id or "")
+    return Outcome(
+        built=built,
+        quarantine=the_plan.refused + _excluded(results, "quarantined"),
+        filtered=_excluded(results, "filtered"),
+        notes=[Excluded(name=r.name, reason=w) for r in built for w in r.warnings],
+        charts=_charts(the_plan.recipe, built),
+    )
 
 
 def _charts(recipe: Recipe, built: list[EpisodeResult]) -> dict[str, ChartCounts]:
@@ -270,24 +288,23 @@ def _charts(recipe: Recipe, built: list[EpisodeResult]) -> dict[str, ChartCounts
     return charts
 
 
-def _qa(the_plan: Plan, results: list[EpisodeResult]) -> dict:
+def _qa(recipe: Recipe, outcome: Outcome) -> dict:
     """The label-QA report of the built episodes (`curate.qa`)."""
-    built = _built(results)
     left_out = [
         {"name": x.name, "code": x.code or kind, "reason": x.reason}
-        for kind, excluded in (
-            ("quarantined", the_plan.refused + _excluded(results, "quarantined")),
-            ("filtered", _excluded(results, "filtered")),
-            ("note", [Excluded(name=r.name, reason=w) for r in built for w in r.warnings]),
-        )
+        for kind, excluded in (("quarantined", outcome.quarantine),
+                               ("filtered", outcome.filtered), ("note", outcome.notes))
         for x in excluded
-    ]
-    charted = _charts(the_plan.recipe, built)
+    ]  # fmt: skip
     episodes = {
-        r.episode_id or "": (r.name, r.qa, {s: c for s, c in r.stats.items() if s in charted})
-        for r in built
+        r.episode_id or "": (
+            r.name,
+            r.qa,
+            {s: c for s, c in r.stats.items() if s in outcome.charts},
+        )
+        for r in outcome.built
     }
-    return qa_report(episodes, the_plan.recipe.qa.model_dump(), left_out)
+    return qa_report(episodes, recipe.qa.model_dump(), left_out)
 
 
 def _excluded(results: list[EpisodeResult], status: str) -> list[Excluded]:
