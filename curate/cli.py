@@ -415,6 +415,36 @@ def verify(folder: Annotated[Path, typer.Argument(help="A release folder")]) -> 
     err.print(f"[green]ok[/] {folder}: every config loads, counts and hashes match")
 
 
+@app.command()
+def view(
+    source: Annotated[
+        Path, typer.Argument(help="A VPT .jsonl (its .mp4 beside it) or a MineStudio rollout")
+    ],
+    release: Annotated[
+        Path | None,
+        typer.Option(help="Show this release's labels of the recording, its notes and QA values"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="The page, or its folder [default: <episode id>.html]")
+    ] = None,
+) -> None:
+    """A page that plays the recording with every label drawn on its frames; open it from disk."""
+    from curate.readers import RecordingError, episode_id_of
+    from curate.view import ViewError
+    from curate.view import view as run_view
+
+    page = episode_id_of(source) + ".html"
+    out = out / page if out is not None and out.is_dir() else out or Path(page)
+    try:
+        with progress() as report:
+            viewed = run_view(source, out, release, report)
+    except (OSError, RecordingError, ViewError) as exc:
+        raise fail(str(exc)) from None
+    beside = f" and {viewed.video} (keep the two together)" if viewed.video else ""
+    err.print(f"wrote {viewed.page}{beside}: {viewed.ticks} ticks, labels from {viewed.origin}; "
+              "open it in a browser", highlight=False)  # fmt: skip
+
+
 export = typer.Typer(help="Write a release, or a recipe's recordings, as another trainer reads "
                       "them.", no_args_is_help=True)  # fmt: skip
 app.add_typer(export, name="export")

@@ -23,10 +23,8 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -38,6 +36,7 @@ from curate.episode import Episode, resample
 from curate.exports import ExportError
 from curate.formats.images import cursors, prepared
 from curate.formats.prompts import NO_TASK
+from curate.formats.video import H264
 from curate.readers import RecordingError, read_episode
 from curate.readers.video import read_frames
 from curate.release.plan import plan
@@ -187,33 +186,21 @@ class PixelStats:
         return {**shaped, "count": [self.frames]}
 
 
-class VideoFrames:
+class VideoFrames(H264):
     """A `FrameReader` that encodes the kept ticks' frames into one H.264 video as they come,
     prepared as the SFT rows' images are (`curate.formats.images.prepared`)."""
 
     def __init__(self, episode: Episode, kept: pa.Table, size: tuple[int, int], fps: int,
                  path: Path) -> None:  # fmt: skip
+        super().__init__(path, size, fps, X264)
         self.ticks = kept.column("tick").to_pylist()
-        self.size = size
         self._cursor = cursors(episode)
         self.pixels = PixelStats()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._container = av.open(str(path), "w", format="mp4")
-        self._stream = self._container.add_stream("libx264", rate=Fraction(fps), options=X264)
-        self._stream.width, self._stream.height, self._stream.pix_fmt = *size, "yuv420p"
 
     def take(self, tick: int, frame: np.ndarray) -> None:
         image = prepared(frame, self._cursor.get(tick), *self.size)
         self.pixels.take(np.asarray(image))
-        self._container.mux(self._stream.encode(av.VideoFrame.from_image(image)))
-
-    def __enter__(self) -> VideoFrames:
-        return self
-
-    def __exit__(self, failed: type[BaseException] | None, *rest: object) -> None:
-        if failed is None:  # the last frames; a failed episode's file is thrown away
-            self._container.mux(self._stream.encode())
-        self._container.close()
+        self.write(image)
 
 
 def _data(kept: pa.Table, task: list[int], episode: int, start: int, fps: int) -> pa.Table:

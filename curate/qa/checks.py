@@ -31,14 +31,14 @@ NOTICED = 1.0  # degrees of a view's move that no-op ticks cannot explain
 EVENT_WINDOW = 2 * FPS  # ticks before an event in which the action behind it must be
 
 Value = float | int | str | None
+CAMERA = ("camera_yaw", "camera_pitch")
 FROM_FRAMES = ("camera_lag", "camera_gain", "camera_axes", "noop_while_moving", "frozen_frames",
                "gui_lag")  # fmt: skip
 
 
 def episode_qa(ticks: pa.Table, sample: FrameSample | None) -> dict[str, Value]:
     """Every check's value for one episode (see `curate.qa.CHECKS`), and its label stats."""
-    yaw = np.asarray(ticks.column("camera_yaw"), dtype=np.float64)
-    pitch = np.asarray(ticks.column("camera_pitch"), dtype=np.float64)
+    yaw, pitch = (np.asarray(ticks.column(c), dtype=np.float64) for c in CAMERA)
     gui = np.asarray(ticks.column("gui_open"), dtype=bool)
     null = np.asarray(ticks.column("null"), dtype=bool)
     values: dict[str, Value] = dict.fromkeys(FROM_FRAMES)
@@ -49,9 +49,8 @@ def episode_qa(ticks: pa.Table, sample: FrameSample | None) -> dict[str, Value]:
         values["gui_lag"] = gui_lag(gui, sample.gui)
     values["stuck_input"] = max(longest_run(np.asarray(ticks.column(a), dtype=bool))
                                 for a in BINARY_ACTIONS) / FPS  # fmt: skip
-    values["orphan_events"] = orphan_events(ticks, gui)
-    clipped = np.maximum(abs(yaw), abs(pitch)) >= CAMERA_MAXVAL
-    values["camera_clipped"] = round(float(clipped.mean()), 4)
+    values["orphan_events"] = len(orphans(ticks, gui))
+    values["camera_clipped"] = round(float(clipped(yaw, pitch).mean()), 4)
     values["noop_share"] = round(float(null.mean()), 4)
     values["longest_noop_run"] = longest_run(null)
     values["gui_share"] = round(float(gui.mean()), 4)
@@ -135,12 +134,12 @@ def view_checks(
             "frozen_frames": longest_consecutive(frozen)}  # fmt: skip
 
 
-def orphan_events(ticks: pa.Table, gui: np.ndarray) -> int:
-    """Events with no action behind them: a `craft_item` with no click in a GUI, a `mine_block`
-    with no attack, in the EVENT_WINDOW ticks up to it."""
+def orphans(ticks: pa.Table, gui: np.ndarray) -> list[int]:
+    """The tick of each event with no action behind it: a `craft_item` with no click in a GUI, a
+    `mine_block` with no attack, in the EVENT_WINDOW ticks up to it."""
     attack = np.asarray(ticks.column("attack"), dtype=bool)
     click = (attack | np.asarray(ticks.column("use"), dtype=bool)) & gui
-    orphans = 0
+    found = []
     for t, events in enumerate(ticks.column("events").to_pylist()):
         window = slice(max(t - EVENT_WINDOW, 0), t + 1)
         for event in events:
@@ -148,8 +147,34 @@ def orphan_events(ticks: pa.Table, gui: np.ndarray) -> int:
             if (family == "craft_item" and not click[window].any()) or (
                 family == "mine_block" and not attack[window].any()
             ):
-                orphans += 1
-    return orphans
+                found.append(t)
+    return found
+
+
+def clipped(yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """Ticks whose camera reaches VPT's clip."""
+    return np.maximum(abs(yaw), abs(pitch)) >= CAMERA_MAXVAL
+
+
+def spans(check: str, ticks: pa.Table) -> list[tuple[int, int]]:
+    """Where an episode's value of `check` comes from, as (first, last) ticks, for the checks told
+    by the tick table alone (the longest held input, the orphan events, the clipped camera): what
+    the viewer marks on its timeline. The checks on frames judge a sample, so the whole episode."""
+    if check == "stuck_input":
+        held = [r for a in BINARY_ACTIONS for r in runs(np.asarray(ticks.column(a), dtype=bool))]
+        return [max(held, key=lambda r: r[1] - r[0])] if held else []
+    if check == "orphan_events":
+        return [(t, t) for t in orphans(ticks, np.asarray(ticks.column("gui_open"), dtype=bool))]
+    if check == "camera_clipped":
+        yaw, pitch = (np.asarray(ticks.column(c), dtype=np.float64) for c in CAMERA)
+        return runs(clipped(yaw, pitch))
+    return []
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of consecutive true values, as (first, last) indices."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def longest_run(flags: np.ndarray) -> int:

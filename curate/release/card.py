@@ -266,6 +266,7 @@ def render(
         "",
         *_validation(meta.validation),
         *_label_qa(folder),
+        *_view_note(meta),
         "## How it was built",
         "",
         f"- curate {meta.curate_version}; fingerprint `{meta.fingerprint}` (what was asked: "
@@ -287,6 +288,37 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _view_note(meta: ReleaseMeta) -> list[str]:
+    """How to see an episode with its labels drawn on its frames (`curate view`)."""
+    if not meta.inputs:
+        return []
+    published = "ticks" in meta.counts
+    labels = (
+        "the labels shown are this release's `ticks` rows of the episode, with its notes and "
+        "QA values (the recording must be the very one it was built from)"
+        if published
+        else "this release has no `ticks` config, so without `--release` the page labels the "
+        "recording afresh with curate's labelers"
+    )
+    command = f"curate view RECORDING{' --release FOLDER' if published else ''} --out page.html"
+    return [
+        "## View an episode",
+        "",
+        "Any episode can be seen with its labels drawn on its frames: a page that plays the "
+        "recording with the cursor, the grounding point and the crosshair drawn over each frame, "
+        "the tick's labels in every space beside it and a timeline of events, GUI stretches and "
+        "QA flags, opened from disk in a browser.",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"RECORDING is one of the inputs named in `meta/release.json` (e.g. "
+        f"`{meta.inputs[0].name}`) in its source's folder, FOLDER this release; {labels}.",
+        "",
+    ]
 
 
 def _config_bytes(folder: Path, meta: ReleaseMeta) -> dict[str, int]:

@@ -152,7 +152,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
             readers[space] = reader
     sft = [c for c in recipe.configs if c != "ticks"]
     options = sft_options(recipe, task.prompts)
-    rows = plan_rows(episode, _joined(episode, own), labelers, options) if sft else None
+    rows = plan_rows(episode, joined(episode, own), labelers, options) if sft else None
     jpeg = JpegFrames(episode, rows.frame_ticks, options) if rows else None
     consumers: list[FrameReader] = list(readers.values())
     if jpeg is not None:
@@ -174,7 +174,7 @@ def _build(task: EpisodeTask) -> EpisodeResult:
     for space, lab in labelers.items():
         if lab.needs_frames:
             own[space] = lab.label(episode, readers.get(space))
-    labels = _joined(episode, own)
+    labels = joined(episode, own)
     if rows is not None:
         rows = rows.with_grounding(labels)
     stats = {space: lab.stats(episode, own[space]) for space, lab in labelers.items()}
@@ -243,7 +243,7 @@ def sft_options(recipe: Recipe, prompts: Mapping[str, str] | None = None) -> Sft
     )
 
 
-def _joined(episode: Episode, labels: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def joined(episode: Episode, labels: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """The tick table with every labeler's columns beside it."""
     return pl.concat([as_frame(episode.ticks), *labels.values()], how="horizontal")
 

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from curate.contract import CAMERA_SCALE
+from curate.episode import TICK_SCHEMA
+from curate.qa.checks import episode_qa, runs, spans
 from curate.readers.video import iter_frames
 from curate.readers.vpt import read_vpt
 from curate.release.build import build
@@ -220,3 +223,31 @@ def test_strict_fails_on_a_flagged_episode_and_names_it(world, tmp_path):
         build(recipe, tmp_path / "out", strict=True)
     assert not (tmp_path / "out").exists()
     assert build(recipe, tmp_path / "out").meta.quarantine == []  # without --strict: a warning
+
+
+def ticks_of(n: int, **columns: list) -> pa.Table:
+    """A tick table of `n` idle ticks, with the given columns set."""
+    values: dict[str, list] = {f.name: [0] * n for f in TICK_SCHEMA}
+    values |= {"tick": list(range(n)), "events": [[] for _ in range(n)], "cursor_x": [None] * n,
+               "cursor_y": [None] * n, "null": [True] * n, "gui_open": [False] * n}  # fmt: skip
+    return pa.table(values | columns).cast(TICK_SCHEMA)
+
+
+def test_spans_mark_where_a_check_s_value_comes_from():
+    n = 12
+    ticks = ticks_of(
+        n,
+        forward=[1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+        attack=[0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0],
+        camera_yaw=[0.0, 0.0, 10.0, -12.0, 0, 0, 0, 0, 0, 0, 0, 3.0],
+        camera_pitch=[0.0] * (n - 1) + [10.0],
+        events=[[], ["mine_block:dirt"], [], [], [], [], [], [], [], ["mine_block:stone"], [], []],
+    )
+    assert spans("stuck_input", ticks) == [(3, 5)]  # forward's longest hold
+    assert spans("orphan_events", ticks) == [(1, 1)]  # no attack before the dirt; one before stone
+    assert spans("camera_clipped", ticks) == [(2, 3), (11, 11)]
+    assert spans("camera_lag", ticks) == []  # judged on a sample of frames: the whole episode
+    assert spans("stuck_input", ticks_of(3)) == []
+    values = episode_qa(ticks, None)
+    assert values["orphan_events"] == 1 and values["camera_clipped"] == round(3 / n, 4)
+    assert runs(np.array([0, 1, 1, 0, 1], dtype=bool)) == [(1, 2), (4, 4)]
