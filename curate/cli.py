@@ -425,7 +425,8 @@ def view(
         typer.Option(help="Show this release's labels of the recording, its notes and QA values"),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="The page, or its folder [default: <episode id>.html]")
+        Path | None,
+        typer.Option(help="The page (NAME.html), or a folder for it [default: <episode id>.html]"),
     ] = None,
 ) -> None:
     """A page that plays the recording with every label drawn on its frames; open it from disk."""
@@ -433,13 +434,15 @@ def view(
     from curate.view import ViewError
     from curate.view import view as run_view
 
-    page = episode_id_of(source) + ".html"
-    out = out / page if out is not None and out.is_dir() else out or Path(page)
+    if out is None or out.suffix not in (".html", ".htm"):  # a folder to write the page in
+        out = (out or Path()) / (episode_id_of(source) + ".html")
     try:
         with progress() as report:
             viewed = run_view(source, out, release, report)
-    except (OSError, RecordingError, ViewError) as exc:
+    except (RecordingError, ViewError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror} ({exc.filename})") from None
     beside = f" and {viewed.video} (keep the two together)" if viewed.video else ""
     err.print(f"wrote {viewed.page}{beside}: {viewed.ticks} ticks, labels from {viewed.origin}; "
               "open it in a browser", highlight=False)  # fmt: skip

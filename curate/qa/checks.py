@@ -159,7 +159,7 @@ def clipped(yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
 def spans(check: str, ticks: pa.Table) -> list[tuple[int, int]]:
     """Where an episode's value of `check` comes from, as (first, last) ticks, for the checks told
     by the tick table alone (the longest held input, the orphan events, the clipped camera): what
-    the viewer marks on its timeline. The checks on frames judge a sample, so the whole episode."""
+    the viewer marks on its timeline. The checks on frames judge a sample: no ticks."""
     if check == "stuck_input":
         held = [r for a in BINARY_ACTIONS for r in runs(np.asarray(ticks.column(a), dtype=bool))]
         return [max(held, key=lambda r: r[1] - r[0])] if held else []

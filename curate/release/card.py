@@ -8,6 +8,7 @@ The card is a function of the release folder alone (its meta and its data), so a
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -303,6 +304,9 @@ def _view_note(meta: ReleaseMeta) -> list[str]:
         "recording afresh with curate's labelers"
     )
     command = f"curate view RECORDING{' --release FOLDER' if published else ''} --out page.html"
+    example = meta.inputs[0].name  # `<format><index of its source>/<path under its folder>`
+    prefix, rel = example.split("/", 1)
+    index = re.sub(r"^\D+", "", prefix)
     return [
         "## View an episode",
         "",
@@ -315,8 +319,9 @@ def _view_note(meta: ReleaseMeta) -> list[str]:
         command,
         "```",
         "",
-        f"RECORDING is one of the inputs named in `meta/release.json` (e.g. "
-        f"`{meta.inputs[0].name}`) in its source's folder, FOLDER this release; {labels}.",
+        f"RECORDING is one of the inputs named in `meta/release.json` (`{example}` is `{rel}` "
+        f"of the recipe's `sources[{index}]`: under its `path`, or in its download or synth "
+        f"cache), FOLDER this release; {labels}.",
         "",
     ]
 

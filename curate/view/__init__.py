@@ -15,12 +15,14 @@ is what was published, with the release's notes on the recording and its label-Q
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import polars as pl
@@ -45,7 +47,10 @@ PAGE = Path(__file__).with_name("page.html")
 # A key frame a second, so a seek decodes at most 19 frames; no B-frames, so every frame is
 # shown in the order it is stored.
 X264 = {"preset": "veryfast", "crf": "23", "g": str(FPS), "bf": "0"}
-EMBED_MAX_BYTES = 16 * 2**20  # a larger video goes beside the page (an hour is about 100 MB)
+EMBED_MAX_BYTES = 16 * 2**20  # a larger video goes beside the page, as <page>.view.mp4
+VIDEO_SUFFIX = ".view.mp4"  # a name of its own: never a recording's video
+# JSON inside a script element: no `<` may start a tag or a comment, whatever the data says.
+SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 # The tick columns the page shows, where the labels have them.
 COLUMNS = (
     *BINARY_ACTIONS, "camera_pitch", "camera_yaw", "null", "gui_open", "cursor_x", "cursor_y",
@@ -86,42 +91,43 @@ def view(
     if episode.frames is None:
         raise ViewError(f"{source}: no video beside it; the viewer plays the frames the labels "
                         f"belong to (`curate label` labels a recording without them)")  # fmt: skip
-    meta, name, left_out = None, "", None
-    if release is not None:
-        meta, name = _recording_in(source, release)
-        left_out = next((x for x in [*meta.quarantine, *meta.filtered] if x.name == name), None)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    video = out.with_name(out.stem + ".mp4")
-    partial = video.with_name(video.name + ".partial")
+    video = out.with_name(out.stem + VIDEO_SUFFIX)
+    fmt = "minestudio" if source.is_dir() else "vpt"
+    recording = source if source.is_dir() else source.with_suffix(".jsonl")
+    files = recording_files(fmt, recording)
+    if any(f.resolve() in (out.resolve(), video.resolve()) for f in files):
+        raise ViewError(f"{out}: the page or its video would overwrite the recording; write the "
+                        f"page elsewhere with --out")  # fmt: skip
+    labels, left_out = _from_release(episode, recording, files, release) if release else (None, "")
     first = next(iter_frames(episode.frames, [0]))
     size = (first.shape[1] // 2 * 2, first.shape[0] // 2 * 2)  # H.264's 4:2:0 wants even sides
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = video.with_name(video.name + ".partial")
+    counter = Counter(report, "frames", len(episode), lazy=True)
     try:
-        with Frames(partial, size, len(episode), Counter(report, "frames", len(episode))) as frames:
-            if release is not None and meta is not None and left_out is None:
-                labels = _published(source, episode, release, meta, name, frames)
-            else:
+        with Frames(partial, size, len(episode), counter) as frames:
+            if labels is None:
                 labels = _labelled(episode, frames)
+            else:
+                frames.read(episode)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    if meta is not None and left_out is not None:
-        how = "filtered out of" if left_out.code == "filtered" else "quarantined by"
-        labels.notes.insert(0, f"{how} release {meta.name} {meta.version}: {left_out.reason} "
-                               "(the labels shown are curate's labelers')")  # fmt: skip
+    if left_out:
+        labels.notes.insert(0, left_out)
+    beside = None
     if partial.stat().st_size <= EMBED_MAX_BYTES:
         src = "data:video/mp4;base64," + base64.b64encode(partial.read_bytes()).decode()
         partial.unlink()
-        video.unlink(missing_ok=True)
-        beside = None
     else:
-        partial.replace(video)
-        src, beside = video.name, video
+        beside = partial.replace(video)
+        src = html.escape(quote(video.name))
+    data = json.dumps(page_data(episode, labels, size), separators=(",", ":"))
     fields = {
-        "TITLE": f"{episode.episode_id} · curate view",
-        "DATA": json.dumps(page_data(episode, labels, size), separators=(",", ":")),
+        "TITLE": html.escape(f"{episode.episode_id} · curate view"),
+        "DATA": data.translate(SCRIPT_SAFE),
         "VIDEO": src,
     }
-    fields["DATA"] = fields["DATA"].replace("</", "<\\/")  # never ends the script element
     page = re.sub(r"\{\{(\w+)\}\}", lambda m: fields[m[1]], PAGE.read_text(encoding="utf-8"))
     written = out.with_name(out.name + ".partial")
     written.write_text(page, encoding="utf-8")
@@ -172,50 +178,50 @@ def _labelled(episode: Episode, frames: Frames) -> Labels:
     return Labels(joined(episode, own), qa, Qa().model_dump(), origin, notes)
 
 
-def _published(
-    source: Path, episode: Episode, folder: Path, meta: ReleaseMeta, name: str, frames: Frames
-) -> Labels:
-    """The release's labels of the episode, its notes on the recording `name` and its QA."""
-    shards = sorted(f for f in meta.files if f.startswith("data/ticks/"))
-    if not shards:
-        raise ViewError(f"{folder}: its recipe does not build the `ticks` config, so its labels "
-                        f"per tick are not published; view {source} without --release")  # fmt: skip
-    table = pq.read_table([folder / f for f in shards],
-                          filters=[("episode_id", "==", episode.episode_id)])  # fmt: skip
-    if table.num_rows != len(episode):
-        raise ViewError(f"{folder}: {table.num_rows} ticks rows for {episode.episode_id}, but "
-                        f"{source} has {len(episode)} ticks; rebuild the release")  # fmt: skip
-    frames.read(episode)
-    qa_path = folder / QA_PATH
-    report = json.loads(qa_path.read_text()) if qa_path.exists() else {"checks": {}}
-    values = {c: r["values"].get(episode.episode_id) for c, r in report["checks"].items()}
-    thresholds = {c: r["threshold"] for c, r in report["checks"].items()}
-    notes = [x.reason for x in meta.warnings if x.name == name]
-    origin = f"release {meta.name} {meta.version}, its ticks rows"
-    return Labels(as_frame(table.sort_by("tick")), values, thresholds, origin, notes)
-
-
-def _recording_in(source: Path, folder: Path) -> tuple[ReleaseMeta, str]:
-    """The release's meta and its name for the recording `source`, which must be the very
-    recording the release was built from (the frames shown must be those labelled)."""
+def _from_release(
+    episode: Episode, recording: Path, files: list[Path], folder: Path
+) -> tuple[Labels | None, str]:
+    """The release's labels of the episode, with its notes on the recording and its QA; or, for a
+    recording it left out, None and why. The recording must be the very one the release was
+    built from: the frames shown must be those labelled."""
     path = folder / META_PATH
     if not path.is_file():
         raise ViewError(f"{folder}: not a release (no {META_PATH}); give a folder that "
                         f"curate build wrote")  # fmt: skip
     meta = ReleaseMeta.model_validate_json(path.read_text())
-    fmt = "minestudio" if source.is_dir() else "vpt"
-    recording = source if source.is_dir() else source.with_suffix(".jsonl")
+    release = f"release {meta.name} {meta.version}"
     named = [i for i in meta.inputs if Path(i.name).name == recording.name]
     if not named:
-        raise ViewError(f"{source}: not a recording of release {meta.name} {meta.version} (none "
-                        f"of its {len(meta.inputs)} inputs is named {recording.name})")  # fmt: skip
-    sha = recording_sha256(recording_files(fmt, recording))
-    same = [i for i in named if i.sha256 == sha]
+        raise ViewError(f"{recording}: not a recording of {release} (none of its "
+                        f"{len(meta.inputs)} inputs is named {recording.name})")  # fmt: skip
+    sha = recording_sha256(files)
+    same = [i.name for i in named if i.sha256 == sha]
     if not same:
-        raise ViewError(f"{source}: not the recording {named[0].name} that release {meta.name} "
-                        f"{meta.version} was built from (its files differ), so its frames would "
-                        f"not match the published labels; view it without --release")  # fmt: skip
-    return meta, same[0].name
+        raise ViewError(f"{recording}: not the recording {named[0].name} that {release} was built "
+                        f"from (its files differ), so its frames would not match the published "
+                        f"labels; view it without --release")  # fmt: skip
+    for left in [*meta.quarantine, *meta.filtered]:
+        if left.name == same[0]:
+            how = "filtered out of" if left.code == "filtered" else "quarantined by"
+            return None, f"{how} {release}: {left.reason} (the labels shown are curate's labelers')"
+    shards = sorted(f for f in meta.files if f.startswith("data/ticks/"))
+    if not shards:
+        raise ViewError(f"{folder}: its recipe does not build the `ticks` config, so its "
+                        f"labels per tick are not published; view {recording} without "
+                        f"--release")  # fmt: skip
+    table = pq.read_table([folder / f for f in shards],
+                          filters=[("episode_id", "==", episode.episode_id)])  # fmt: skip
+    if table.num_rows != len(episode):
+        raise ViewError(f"{folder}: {table.num_rows} ticks rows for {episode.episode_id}, but "
+                        f"{recording} has {len(episode)} ticks; rebuild the release")  # fmt: skip
+    qa_path = folder / QA_PATH
+    report = json.loads(qa_path.read_text()) if qa_path.exists() else {"checks": {}}
+    values = {c: r["values"].get(episode.episode_id) for c, r in report["checks"].items()}
+    thresholds = {c: r["threshold"] for c, r in report["checks"].items()}
+    notes = [x.reason for x in meta.warnings if x.name == same[0]]
+    labels = Labels(as_frame(table.sort_by("tick")), values, thresholds,
+                    f"{release}, its ticks rows", notes)  # fmt: skip
+    return labels, ""
 
 
 def page_data(episode: Episode, labels: Labels, size: tuple[int, int]) -> dict:

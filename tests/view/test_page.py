@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -22,11 +24,13 @@ from curate.view import view
 from .test_view import rows_of
 
 pytest.importorskip("selenium")
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+LEFT = 74  # the timeline's track names, in CSS pixels, before tick 0
 ON_SCREEN = """
 const video = document.getElementById("video"), canvas = document.createElement("canvas");
 canvas.width = video.videoWidth; canvas.height = video.videoHeight;
@@ -122,6 +126,12 @@ def test_the_page_plays_scrubs_and_steps_with_the_labels_of_the_frame_on_screen(
     WebDriverWait(browser, 15).until(lambda d: shown(d) >= 30)
     browser.find_element(By.ID, "play").click()
     check(browser, rows, frames, settled(browser))
+    Select(browser.find_element(By.ID, "rate")).select_by_value("2")
+    for _ in range(12):  # paused at twice the speed: at times between a frame and its callback
+        press(browser, Keys.HOME, " ")
+        WebDriverWait(browser, 15).until(lambda d: shown(d) >= 7)
+        press(browser, " ")
+        check(browser, rows, frames, settled(browser))
 
     moving = [t for t in range(2, len(rows) - 30) if rows[t]["grounding_point"]
               and float(np.abs(frames[t] - frames[t + 1]).mean()) > 5
@@ -142,6 +152,13 @@ def test_the_page_plays_scrubs_and_steps_with_the_labels_of_the_frame_on_screen(
     check(browser, rows, frames, settled(browser, target + 19))
     press(browser, Keys.END)
     check(browser, rows, frames, settled(browser, len(rows) - 1))
+    for tick, within in ((target, 0.8), (target + 5, 0.2)):  # a click on the timeline's strip
+        timeline = browser.find_element(By.ID, "timeline")
+        width = timeline.rect["width"]
+        x = LEFT + (width - LEFT) * (tick + within) / len(rows)
+        clicked = ActionChains(browser).move_to_element_with_offset(timeline, x - width / 2, 0)
+        clicked.click().perform()
+        check(browser, rows, frames, settled(browser, tick))
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
 
@@ -159,3 +176,18 @@ def test_a_video_beside_the_page_plays_from_disk_too(browser, world, tmp_path, m
     check(browser, rows, decoded, settled(browser, 0))
     browser.find_element(By.ID, "next").click()
     check(browser, rows, decoded, settled(browser, 1))
+
+
+def test_text_from_a_release_is_shown_as_text_never_run(browser, world, tmp_path):
+    release, recordings = world
+    copy = shutil.copytree(release, tmp_path / "release")
+    report = json.loads((copy / "meta" / "qa.json").read_text())
+    markup = "<img src=x onerror=\"document.title='run'\">"
+    report["checks"]["camera_axes"]["values"]["synth-0-000"] = markup
+    (copy / "meta" / "qa.json").write_text(json.dumps(report))
+    page = view(recordings / "synth-0-000.jsonl", tmp_path / "page.html", copy).page
+    browser.get(page.as_uri())
+    settled(browser, 0)
+    assert browser.title == "synth-0-000 \u00b7 curate view"
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#qa td")]
+    assert markup in cells

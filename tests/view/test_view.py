@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -119,10 +120,11 @@ def test_a_video_too_large_to_embed_goes_beside_the_page(world, tmp_path, monkey
     _, recordings = world
     monkeypatch.setattr(curate.view, "EMBED_MAX_BYTES", 0)
     viewed = view(recordings / "synth-0-000.jsonl", tmp_path / "page.html")
-    assert viewed.video == tmp_path / "page.mp4"
-    assert 'src="page.mp4"' in viewed.page.read_text() and "base64" not in viewed.page.read_text()
+    assert viewed.video == tmp_path / "page.view.mp4"
+    assert 'src="page.view.mp4"' in viewed.page.read_text()
+    assert "base64" not in viewed.page.read_text()
     assert len(decoded(viewed.video)) == viewed.ticks
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "page.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "page.view.mp4"]
 
 
 def test_the_recording_must_be_the_one_the_release_was_built_from(world, tmp_path):
@@ -144,6 +146,28 @@ def test_the_recording_must_be_the_one_the_release_was_built_from(world, tmp_pat
     assert not list(tmp_path.glob("page*"))
 
 
+def test_the_recording_s_own_files_are_never_written(world, tmp_path, monkeypatch):
+    _, recordings = world
+    folder = shutil.copytree(recordings, tmp_path / "recordings")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(curate.view, "EMBED_MAX_BYTES", 0)  # the video goes beside the page
+    result = runner.invoke(app, ["view", "synth-0-000.jsonl"])  # the page lands beside it
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name in before} == before
+    assert {"synth-0-000.html", "synth-0-000.view.mp4"} == set(os.listdir(folder)) - set(before)
+    with pytest.raises(ViewError, match="would overwrite the recording"):
+        view(folder / "synth-0-000.jsonl", folder / "synth-0-000.mp4")
+
+
+def test_no_data_can_end_the_page_s_script(world, tmp_path):
+    _, recordings = world
+    source = recordings / "synth-0-000.jsonl"
+    page = view(source, tmp_path / "page.html").page.read_text()
+    block = re.search(r'<script id="data" type="application/json">(.*?)</script>', page, re.S)
+    assert block and not set("<>&") & set(block[1])  # not even `<!--` or `</script>` in a string
+
+
 def test_a_release_without_ticks_rows_says_to_view_without_it(world, tmp_path):
     release, recordings = world
     copy = shutil.copytree(release, tmp_path / "release")
@@ -151,8 +175,8 @@ def test_a_release_without_ticks_rows_says_to_view_without_it(world, tmp_path):
     meta["files"] = {f: s for f, s in meta["files"].items() if not f.startswith("data/ticks/")}
     (copy / "meta" / "release.json").write_text(json.dumps(meta))
     with pytest.raises(ViewError, match="does not build the `ticks` config"):
-        view(recordings / "synth-0-000.jsonl", tmp_path / "page.html", copy)
-    assert not list(tmp_path.glob("page*"))
+        view(recordings / "synth-0-000.jsonl", tmp_path / "pages" / "page.html", copy)
+    assert not (tmp_path / "pages").exists()
 
 
 def test_a_recording_the_release_left_out_shows_why(world, tmp_path):
