@@ -442,7 +442,7 @@ def view(
     except (RecordingError, ViewError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"cannot write {out}: {exc.strerror} ({exc.filename})") from None
+        raise fail(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     beside = f" and {viewed.video} (keep the two together)" if viewed.video else ""
     err.print(f"wrote {viewed.page}{beside}: {viewed.ticks} ticks, labels from {viewed.origin}; "
               "open it in a browser", highlight=False)  # fmt: skip
