@@ -134,7 +134,8 @@ def test_env_text_env(action, mode):
     assert {k: back[k] for k in TEXT_BINARIES} == {k: action[k] for k in TEXT_BINARIES}
     assert back["pickItem"] == 0
     for got, want in zip(back["camera"], action["camera"], strict=True):
-        assert abs(got - want) <= CAMERA_SCALE / 2 + 1e-9
+        # half a unit, and the 3-decimal rounding before it (2.5004 units rounds to 2.5, then to 2)
+        assert abs(got - want) <= CAMERA_SCALE * (0.5 + 0.0005) + 1e-9
 
 
 @given(actions, st.sampled_from(["compact", "reserved"]))
