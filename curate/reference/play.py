@@ -65,6 +65,7 @@ class Protocol:
     images: tuple[int, int, int]  # width, height, JPEG quality of the release's frames
     noop: str = NOOP  # the no-op `Action:` line of the release's text mode
     prompts: tuple[tuple[str, str], ...] = ()  # the release's own prompts (form, text)
+    temperature: float = 1.0  # of the model's sampled answers
 
     def as_dict(self) -> dict:
         w, h, q = self.images
@@ -73,7 +74,8 @@ class Protocol:
             "episodes_per_task": len(self.seeds),
             "seeds": list(self.seeds),
             "step_limit": self.max_steps,
-            "decoding": "sampled (temperature 1)",  # greedy copies its history into a no-op
+            # greedy copies its history into a no-op
+            "decoding": f"sampled (temperature {self.temperature:g})",
             "decision_every_ticks": self.stride,
             "history": self.history,
             "frames": f"{w}x{h} JPEG quality {q}",
@@ -208,7 +210,7 @@ class ModelPolicy:
     def __init__(self, checkpoint: Checkpoint, form: str, protocol: Protocol) -> None:
         self.checkpoint, self.form, self.protocol = checkpoint, form, protocol
         self.decisions, self.seconds = 0, 0.0
-        self.sampler = torch.Generator().manual_seed(protocol.seeds[0])
+        self.samplers: dict[tuple[str, int], torch.Generator] = {}  # one stream per game
 
     def __call__(self, playing: list[Game]) -> list[dict]:
         started = time.perf_counter()
@@ -219,7 +221,8 @@ class ModelPolicy:
             game.jpegs.append(to_jpeg(game.frame, width, height, quality))
             examples.append(self._example(game))
         answers = generate(c.model, c.tokenizer, examples, batch_size=len(examples),
-                           max_new=c.answer_tokens, sampler=self.sampler)  # fmt: skip
+                           max_new=c.answer_tokens, sampler=[self._sampler(g) for g in playing],
+                           temperature=p.temperature)  # fmt: skip
         actions = []
         for game, answer in zip(playing, answers, strict=True):
             said = parts(answer)
@@ -232,6 +235,15 @@ class ModelPolicy:
         self.decisions += len(playing)
         self.seconds += time.perf_counter() - started
         return actions
+
+    def _sampler(self, game: Game) -> torch.Generator:
+        """The game's own stream of draws, seeded by its task and seed: its answers do not
+        depend on which other games are still playing."""
+        key = (game.task, game.seed)
+        if key not in self.samplers:
+            seed = np.random.SeedSequence([game.seed, zlib.crc32(game.task.encode())])
+            self.samplers[key] = torch.Generator().manual_seed(int(seed.generate_state(1)[0]))
+        return self.samplers[key]
 
     def _example(self, game: Game) -> Example:
         """The row the model answers now; the oldest history turns are dropped when its own

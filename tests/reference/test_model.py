@@ -45,3 +45,30 @@ def test_each_frame_fills_its_run_of_image_tokens():
     a, _ = m(ids, real, dark)
     b, _ = m(ids, real, dark + 200)
     assert not torch.allclose(a[:, -1], b[:, -1])  # the last token reads the frame
+
+
+def test_an_example_s_own_sampler_makes_its_answer_independent_of_its_batch():
+    import numpy as np
+
+    from curate.reference.data import Example
+    from curate.reference.sample import generate
+    from curate.reference.tokenizer import BOS, IMAGE, Tokenizer
+
+    tokenizer = Tokenizer.fit(["Action: move(12, -3) and press(w) and click(left)"])
+    torch.manual_seed(0)
+    m = ReferenceModel(ModelConfig(len(tokenizer), d_model=32, layers=2, heads=2),
+                       tokenizer.id(IMAGE)).eval()  # fmt: skip
+    frames = np.zeros((0, 36, 64, 3), np.uint8)
+    examples = [Example("e", [tokenizer.id(BOS), *tokenizer.encode(text)], [], frames, "", None)
+                for text in ("Action:", "Action: move(1", " press")]  # fmt: skip
+
+    def streams(*seeds: int) -> list[torch.Generator]:
+        return [torch.Generator().manual_seed(s) for s in seeds]
+
+    together = generate(m, tokenizer, examples, max_new=8, sampler=streams(1, 2, 3))
+    alone = generate(m, tokenizer, examples[1:2], max_new=8, sampler=streams(2))
+    assert alone == together[1:2]
+    # a temperature near zero is greedy
+    greedy = generate(m, tokenizer, examples, max_new=8)
+    assert generate(m, tokenizer, examples, max_new=8, sampler=streams(1, 2, 3),
+                    temperature=1e-4) == greedy  # fmt: skip
