@@ -134,8 +134,11 @@ def test_env_text_env(action, mode):
     assert {k: back[k] for k in TEXT_BINARIES} == {k: action[k] for k in TEXT_BINARIES}
     assert back["pickItem"] == 0
     for got, want in zip(back["camera"], action["camera"], strict=True):
-        # half a unit, and the 3-decimal rounding before it (2.5004 units rounds to 2.5, then to 2)
-        assert abs(got - want) <= CAMERA_SCALE * (0.5 + 0.0005) + 1e-9
+        # the rule of the module: round(round(degrees / 0.15, 3)), half to even; so within half
+        # a unit of the 3-decimal quotient (2.5004 units is 2.5, then 2)
+        quotient = round(want / CAMERA_SCALE, 3)
+        assert got == pytest.approx(round(quotient) * CAMERA_SCALE, abs=1e-9)
+        assert abs(got / CAMERA_SCALE - quotient) <= 0.5 + 1e-9
 
 
 @given(actions, st.sampled_from(["compact", "reserved"]))
